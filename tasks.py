@@ -51,7 +51,7 @@ def ensure_env() -> None:
 
 def book() -> int:
     """Build the HTML book from the committed notebook outputs; warnings are errors."""
-    code = run(PY, "-m", "jupyter_book", "build", ".", "-W", "-n", "--keep-going")
+    code = run(BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
     if code == 0:
         say(f"built: open {ROOT / '_build' / 'html' / 'index.html'} in a browser")
     return code
