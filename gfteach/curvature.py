@@ -1,0 +1,368 @@
+r"""Curvature: extreme Hessian eigenvalues, their course along a trajectory, and the GD–GF bound.
+
+**Lanczos.** From a unit vector :math:`q_1`, the Lanczos recurrence builds an orthonormal basis
+:math:`Q_m = [q_1,\dots,q_m]` of the Krylov space :math:`\mathrm{span}\{q_1, Hq_1, \dots, H^{m-1}q_1\}`
+in which :math:`H = \nabla^2 f(\theta)` is tridiagonal:
+
+.. math:: H Q_m = Q_m T_m + \beta_m q_{m+1} e_m^\top, \qquad
+          T_m = \mathrm{tridiag}(\beta_{j-1}, \alpha_j, \beta_j).
+
+Each step costs one Hessian-vector product. The eigenvalues :math:`\vartheta_i` of :math:`T_m`
+(*Ritz values*) approximate those of :math:`H`, the extreme ones first; with
+:math:`T_m s_i = \vartheta_i s_i`, the Ritz vector :math:`y_i = Q_m s_i` has residual
+:math:`\|H y_i - \vartheta_i y_i\| = \beta_m |e_m^\top s_i|`, and some eigenvalue of :math:`H` lies
+within that distance of :math:`\vartheta_i`. By Cauchy interlacing
+:math:`\lambda_{\min} \le \vartheta_{\min}` and :math:`\vartheta_{\max} \le \lambda_{\max}`, so both ends
+come from one run. In floating point the :math:`q_j` lose orthogonality; here every new vector is
+re-orthogonalized against all previous ones (twice, "full reorthogonalization"), which keeps the
+recurrence as in exact arithmetic at :math:`O(mn)` extra work per step. The run stops when the
+residual of each requested extreme Ritz value is at most ``tol`` :math:`\cdot \max|\vartheta|`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.linalg import eigh_tridiagonal
+
+from .flow import Trajectory, distance
+from .objective import as_objective
+
+__all__ = [
+    "ExtremeEigenvalues",
+    "ConvergenceError",
+    "extreme_eigenvalues",
+    "CurvatureAlong",
+    "curvature_along",
+    "ApproximationBound",
+    "approximation_bound",
+    "DENSE_LIMIT",
+]
+
+#: Up to this many parameters, :func:`extreme_eigenvalues` diagonalizes the dense Hessian by default.
+DENSE_LIMIT = 64
+
+
+class ConvergenceError(RuntimeError):
+    """Lanczos did not meet its tolerance within ``max_iter`` steps; ``result`` holds its last estimate."""
+
+    def __init__(self, message: str, result: ExtremeEigenvalues):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class ExtremeEigenvalues:
+    r"""The smallest and largest eigenvalues of :math:`\nabla^2 f(\theta)`, and how they were found.
+
+    ``residuals`` are the Ritz residual norms (``(0, 0)`` for the dense path), ``n_hvp`` the number
+    of Hessian-vector products, ``vector_min``/``vector_max`` unit eigenvector estimates.
+    """
+
+    lambda_min: float
+    lambda_max: float
+    residuals: tuple[float, float]
+    n_hvp: int
+    converged: bool
+    method: str
+    iterations: int = 0
+    vector_min: torch.Tensor | None = None
+    vector_max: torch.Tensor | None = None
+
+
+def extreme_eigenvalues(
+    obj,
+    theta: torch.Tensor,
+    *,
+    which: str = "both",
+    tol: float = 1e-10,
+    max_iter: int | None = None,
+    v0: torch.Tensor | None = None,
+    seed: int = 0,
+    dense: bool | None = None,
+    on_failure: str = "raise",
+) -> ExtremeEigenvalues:
+    r""":math:`\lambda_{\min}` and :math:`\lambda_{\max}` of :math:`\nabla^2 f(\theta)`.
+
+    Parameters
+    ----------
+    obj: an :class:`~gfteach.objective.Objective` or a callable :math:`f(\theta)`.
+    which: ``"both"``, ``"min"`` or ``"max"``: the end(s) whose convergence stops the run (both
+        values are always returned; an end not asked for may be less accurate).
+    tol: stop when each asked-for Ritz residual is :math:`\le` ``tol`` :math:`\cdot\max|\vartheta|`;
+        the eigenvalue error is then at most that (and much less for well separated eigenvalues).
+    max_iter: at most this many Lanczos steps (default :math:`\min(n, 1000)`; :math:`n` steps is exact).
+    v0, seed: starting vector (default: standard normal from ``seed``).
+    dense: ``True`` diagonalizes the dense Hessian, ``False`` forces Lanczos; ``None`` picks dense
+        for :math:`n \le` :data:`DENSE_LIMIT`.
+    on_failure: ``"raise"`` (:class:`ConvergenceError`) or ``"warn"`` (return ``converged=False``).
+    """
+    obj = as_objective(obj)
+    theta = obj.check_vector(theta)
+    n = theta.numel()
+    if which not in ("both", "min", "max"):
+        raise ValueError(f"which must be 'both', 'min' or 'max', got {which!r}")
+    if on_failure not in ("raise", "warn"):
+        raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if dense or (dense is None and n <= DENSE_LIMIT):
+        return _dense(obj, theta)
+    max_iter = min(n, 1000) if max_iter is None else max_iter
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    start = _start_vector(v0, theta, seed)
+    result = _lanczos(obj.hvp_operator(theta), start, which, tol, min(max_iter, n))
+    if not result.converged:
+        message = (
+            f"Lanczos did not converge in {result.iterations} steps: Ritz residuals "
+            f"{result.residuals[0]:.3g} (min), {result.residuals[1]:.3g} (max) > tol * scale; "
+            "raise max_iter or tol, or use dense=True for small models"
+        )
+        if on_failure == "raise":
+            raise ConvergenceError(message, result)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return result
+
+
+def _dense(obj, theta: torch.Tensor) -> ExtremeEigenvalues:
+    before = obj.n_hvp
+    values, vectors = torch.linalg.eigh(obj.hessian(theta))
+    return ExtremeEigenvalues(
+        lambda_min=float(values[0]),
+        lambda_max=float(values[-1]),
+        residuals=(0.0, 0.0),
+        n_hvp=obj.n_hvp - before,
+        converged=True,
+        method="dense",
+        vector_min=vectors[:, 0],
+        vector_max=vectors[:, -1],
+    )
+
+
+def _start_vector(v0, theta: torch.Tensor, seed: int) -> torch.Tensor:
+    if v0 is None:
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(theta.numel(), generator=generator, dtype=theta.dtype)
+    if not isinstance(v0, torch.Tensor) or v0.shape != theta.shape or not torch.isfinite(v0).all():
+        raise ValueError(f"v0 must be a finite tensor shaped like theta {tuple(theta.shape)}")
+    if float(torch.linalg.vector_norm(v0)) == 0.0:
+        raise ValueError("v0 must be non-zero")
+    return v0.to(theta.dtype)
+
+
+def _extreme_ritz(alpha: list[float], beta: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest eigenpairs of the tridiagonal :math:`T_m` (values, vectors as columns)."""
+    m = len(alpha)
+    if m == 1:
+        return np.array([alpha[0], alpha[0]]), np.ones((1, 2))
+    d, e = np.asarray(alpha), np.asarray(beta[: m - 1])
+    low, s_low = eigh_tridiagonal(d, e, select="i", select_range=(0, 0))
+    high, s_high = eigh_tridiagonal(d, e, select="i", select_range=(m - 1, m - 1))
+    return np.concatenate([low, high]), np.hstack([s_low, s_high])
+
+
+def _lanczos(hvp, start: torch.Tensor, which: str, tol: float, max_iter: int) -> ExtremeEigenvalues:
+    """Lanczos with full reorthogonalization; stops on the Ritz residuals of the extreme values."""
+    n = start.numel()
+    basis = torch.empty(min(max_iter + 1, 64), n, dtype=start.dtype)  # rows q_1, q_2, ...; grows as needed
+    basis[0] = start / torch.linalg.vector_norm(start)
+    alpha: list[float] = []
+    beta: list[float] = []
+    asked = {"both": [0, 1], "min": [0], "max": [1]}[which]
+    for j in range(max_iter):
+        Q = basis[: j + 1]
+        w = hvp(Q[j])
+        alpha.append(float(Q[j] @ w))
+        for _ in range(2):  # classical Gram-Schmidt, twice: orthogonal to working precision
+            w -= Q.T @ (Q @ w)
+        beta.append(float(torch.linalg.vector_norm(w)))
+        values, vectors = _extreme_ritz(alpha, beta)
+        scale = max(abs(values[0]), abs(values[1]))
+        residuals = beta[j] * np.abs(vectors[-1])
+        # an invariant Krylov space (beta ~ 0), or the whole space (j + 1 = n), gives exact eigenvalues
+        exact = beta[j] <= 1e-14 * max(scale, np.finfo(float).tiny) or j + 1 == n
+        done = exact or all(residuals[i] <= tol * scale for i in asked)
+        if done or j + 1 == max_iter:
+            ritz = Q.T @ torch.as_tensor(vectors, dtype=Q.dtype)
+            return ExtremeEigenvalues(
+                lambda_min=float(values[0]),
+                lambda_max=float(values[1]),
+                residuals=(0.0, 0.0) if exact else (float(residuals[0]), float(residuals[1])),
+                n_hvp=j + 1,
+                converged=done,
+                method="lanczos",
+                iterations=j + 1,
+                vector_min=ritz[:, 0],
+                vector_max=ritz[:, 1],
+            )
+        if j + 1 == len(basis):
+            basis = torch.cat([basis, torch.empty_like(basis)])
+        basis[j + 1] = w / beta[j]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- along a trajectory ------------------------------------------------------------------------------
+
+
+@dataclass
+class CurvatureAlong:
+    r""":math:`\lambda_{\min}` and :math:`\lambda_{\max}` of the Hessian at sampled times of a trajectory.
+
+    ``negative_integral[i]`` is :math:`\int_{t_0}^{t_i} \min(\lambda_{\min}(s), 0)\,ds` by the trapezoid
+    rule on the samples (:math:`\le 0`); ``n_hvp`` counts Hessian-vector products.
+    """
+
+    times: torch.Tensor
+    lambda_min: torch.Tensor
+    lambda_max: torch.Tensor
+    negative_integral: torch.Tensor
+    n_hvp: int
+
+    @property
+    def sharpness(self) -> torch.Tensor:
+        r""":math:`\max(|\lambda_{\min}|, |\lambda_{\max}|) = \|\nabla^2 f\|_2` at each sample."""
+        return torch.maximum(self.lambda_min.abs(), self.lambda_max.abs())
+
+
+def curvature_along(
+    obj,
+    trajectory,
+    every: int = 1,
+    *,
+    tol: float = 1e-8,
+    warm_start: bool = True,
+    dense: bool | None = None,
+    max_iter: int | None = None,
+    seed: int = 0,
+) -> CurvatureAlong:
+    """Extreme Hessian eigenvalues at every ``every``-th recorded point of ``trajectory`` (and the last).
+
+    With ``warm_start``, each Lanczos run starts from the previous point's two extreme eigenvectors
+    plus an equal share of a random vector (so no direction is missed), which saves steps when the
+    curvature changes slowly along the path. ``tol``, ``dense``, ``max_iter``: as in
+    :func:`extreme_eigenvalues`.
+    """
+    obj = as_objective(obj)
+    if not (isinstance(every, int) and every >= 1):
+        raise ValueError(f"every must be a positive integer, got {every!r}")
+    last = len(trajectory.times) - 1
+    picks = list(range(0, last + 1, every))
+    picks += [] if picks[-1] == last else [last]
+    generator = torch.Generator().manual_seed(seed)
+    lows, highs, n_hvp, v0 = [], [], 0, None
+    for i in picks:
+        result = extreme_eigenvalues(
+            obj, trajectory.thetas[i], tol=tol, v0=v0, seed=seed + i, dense=dense, max_iter=max_iter
+        )
+        lows.append(result.lambda_min)
+        highs.append(result.lambda_max)
+        n_hvp += result.n_hvp
+        if warm_start and result.method == "lanczos":
+            v0 = _warm_start(result, generator)
+    times = trajectory.times[picks].to(torch.float64)
+    lambda_min = torch.tensor(lows, dtype=torch.float64)
+    negative = _cumulative_trapezoid(times, lambda_min.clamp(max=0.0))
+    return CurvatureAlong(times, lambda_min, torch.tensor(highs, dtype=torch.float64), negative, n_hvp)
+
+
+def _warm_start(result: ExtremeEigenvalues, generator: torch.Generator) -> torch.Tensor:
+    pair = result.vector_min / result.vector_min.norm() + result.vector_max / result.vector_max.norm()
+    noise = torch.randn(pair.numel(), generator=generator, dtype=pair.dtype)
+    return pair / pair.norm() + noise / noise.norm()
+
+
+def _cumulative_trapezoid(times: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    pieces = (times[1:] - times[:-1]) * (values[1:] + values[:-1]) / 2
+    return torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(pieces, 0)])
+
+
+def _integral_at(times: torch.Tensor, values: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+    r""":math:`\int_{t_0}^{a} v` of the piecewise linear interpolant of ``values`` (constant after the end)."""
+    if len(times) == 1:
+        return values[0] * (at - times[0])
+    cumulative = _cumulative_trapezoid(times, values)
+    i = (torch.searchsorted(times, at, right=True) - 1).clamp(0, len(times) - 2)
+    dt = at - times[i]
+    slope = (values[i + 1] - values[i]) / (times[i + 1] - times[i])
+    inside = cumulative[i] + values[i] * dt + slope * dt**2 / 2
+    beyond = cumulative[-1] + values[-1] * (at - times[-1])
+    return torch.where(at > times[-1], beyond, inside)
+
+
+# -- the GD-GF approximation bound -------------------------------------------------------------------
+
+
+@dataclass
+class ApproximationBound:
+    r"""The derived bound on :math:`\|\theta_k - \theta(k\eta)\|` at the recorded GD iterates, and the truth.
+
+    ``bound`` is the summed form, ``closed_form`` the simpler (larger) one, ``distance`` the measured
+    gap; ``beta``, ``gamma`` the estimates used; ``holds`` whether ``distance <= bound`` everywhere.
+    """
+
+    times: torch.Tensor
+    distance: torch.Tensor
+    bound: torch.Tensor
+    closed_form: torch.Tensor
+    beta: float
+    gamma: float
+    holds: bool
+
+
+def approximation_bound(
+    obj,
+    gd: Trajectory,
+    gf: Trajectory,
+    *,
+    curvature: CurvatureAlong | None = None,
+    every: int = 1,
+    safety: float = 1.0,
+    tol: float = 1e-8,
+) -> ApproximationBound:
+    r"""Evaluate the bound of the "Lady Windermere's fan" argument on a GD run and its GF reference.
+
+    With :math:`\beta \ge \|\nabla^2 f\|`, :math:`\gamma \ge \|\nabla f\|` near the trajectory and
+    :math:`m(t) \le \lambda_{\min}(\nabla^2 f)` around :math:`\theta(t)`, one GD step differs from the
+    exact flow over time :math:`\eta` by at most :math:`\eta^2\beta\gamma/2`, the flow propagates that
+    error by at most :math:`\exp(-\int m)`, and summing over the steps,
+
+    .. math::
+
+        \|\theta_k - \theta(k\eta)\| \le \frac{\eta^2\beta\gamma}{2} \sum_{j<k}
+        e^{-\int_{(j+1)\eta}^{k\eta} m(s)\,ds}
+        \le \frac{\beta\gamma}{2}\, k\eta\, \eta\, e^{-\int_0^{k\eta} \min(m(s), 0)\,ds}.
+
+    **These constants are estimated, not proven:** :math:`\beta` is the largest :math:`|\lambda|` of the
+    Hessian met at the sampled points of *both* runs, :math:`\gamma` the largest gradient norm at the
+    recorded points of both runs, both times ``safety``; :math:`m` is :math:`\lambda_{\min}` along the GF
+    run only (``curvature``, or computed at every ``every``-th point), linearly interpolated. The
+    theorem needs them over a whole neighbourhood (the "fan" of flows from the GD iterates), so the
+    value returned is an estimate of the bound; ``safety > 1`` makes it more conservative.
+    ``gf`` must be recorded at the GD times (see :func:`gfteach.flow.gd_time_grid`).
+    """
+    obj = as_objective(obj)
+    if gd.kind != "gd" or gf.kind != "gf":
+        raise ValueError("approximation_bound needs a gradient-descent run and a gradient-flow run, in that order")
+    if not (isinstance(safety, (int, float)) and safety >= 1.0):
+        raise ValueError(f"safety must be a number >= 1, got {safety!r}")
+    gap = distance(gd, gf)
+    curvature = curvature or curvature_along(obj, gf, every, tol=tol)
+    along_gd = curvature_along(obj, gd, every, tol=tol)
+    beta = safety * float(torch.cat([curvature.sharpness, along_gd.sharpness]).max())
+    gamma = safety * max(float(obj._value_and_grad(theta)[1].norm()) for theta in (*gd.thetas, *gf.thetas))
+    eta, last = gd.step, int(gd.iterations[-1])
+    grid = torch.arange(last + 1, dtype=torch.float64) * eta
+    M = _integral_at(curvature.times, curvature.lambda_min, grid)  # M_j = int_0^{j eta} m
+    # sum_{j<k} exp(M_{j+1} - M_k) = exp(logsumexp(M_1..M_k) - M_k), and 0 for k = 0
+    log_sums = torch.cat([torch.tensor([-math.inf], dtype=torch.float64), torch.logcumsumexp(M[1:], 0)])
+    ks = gd.iterations
+    bound = eta**2 * beta * gamma / 2 * torch.exp(log_sums[ks] - M[ks])
+    negative = _integral_at(curvature.times, curvature.lambda_min.clamp(max=0.0), gd.times)
+    closed = beta * gamma / 2 * gd.times * eta * torch.exp(-negative)
+    holds = bool((gap <= bound * (1 + 1e-9) + 1e-15).all())
+    return ApproximationBound(gd.times, gap, bound, closed, beta, gamma, holds)

@@ -1,0 +1,268 @@
+r"""Gradient flow, gradient descent, and the distance between them.
+
+*Gradient flow* (GF) is the ODE :math:`\theta'(t) = -\nabla f(\theta(t))`, :math:`\theta(0) = \theta_0`;
+:func:`gradient_flow` solves it with :func:`gfteach.ode.odeint` (adaptive Dormand–Prince by default),
+so its error is controlled by ``rtol``/``atol`` rather than by a step size.
+
+*Gradient descent* (GD) with step :math:`\eta`,
+
+.. math:: \theta_{k+1} = \theta_k - \eta\,\nabla f(\theta_k),
+
+is the explicit Euler method for GF on the grid :math:`t_k = k\eta`. :func:`gradient_descent`
+performs exactly the floating-point operations of ``torch.optim.SGD(lr=eta)``, so both produce the
+same bits. :func:`distance` compares iterate :math:`k` with the flow at time :math:`k\eta`.
+
+A run whose loss or parameters stop being finite has *diverged*: it stops there and returns a
+:class:`Trajectory` flagged ``diverged=True`` saying where (with a :class:`DivergenceWarning`), or
+raises :class:`DivergenceError` with ``on_divergence="raise"``. It never returns silent NaNs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+from .objective import as_objective
+from .ode import IntegrationError, odeint
+
+__all__ = [
+    "Trajectory",
+    "gradient_flow",
+    "gradient_descent",
+    "distance",
+    "gd_time_grid",
+    "DivergenceError",
+    "DivergenceWarning",
+]
+
+
+class DivergenceWarning(RuntimeWarning):
+    """A run diverged; the returned trajectory stops where it did."""
+
+
+class DivergenceError(RuntimeError):
+    """A run diverged and ``on_divergence="raise"`` was asked; ``trajectory`` holds the finite part."""
+
+    def __init__(self, message: str, trajectory: Trajectory):
+        super().__init__(message)
+        self.trajectory = trajectory
+
+
+@dataclass
+class Trajectory:
+    r"""A recorded optimization path: :math:`\theta(t_i)` and :math:`f(\theta(t_i))` at times :math:`t_i`.
+
+    ``kind`` is ``"gf"`` (gradient flow) or ``"gd"`` (gradient descent, then ``step`` is :math:`\eta`,
+    ``iterations`` the recorded indices :math:`k` and ``times`` is :math:`k\eta`). ``n_grad`` counts the
+    gradient evaluations the run cost. If the run diverged, ``diverged_at`` is the time (and, for GD,
+    ``diverged_step`` the iterate) where the loss or the parameters first stopped being finite.
+    """
+
+    times: torch.Tensor
+    thetas: torch.Tensor
+    losses: torch.Tensor
+    kind: str
+    n_grad: int
+    step: float | None = None
+    iterations: torch.Tensor | None = None
+    method: str | None = None
+    diverged: bool = False
+    diverged_at: float | None = None
+    diverged_step: int | None = None
+    message: str = ""
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def theta_final(self) -> torch.Tensor:
+        """The last recorded parameters."""
+        return self.thetas[-1]
+
+
+def gd_time_grid(step: float, steps: int, record_every: int = 1) -> torch.Tensor:
+    r"""The times :math:`k\eta` at which :func:`gradient_descent` records iterates.
+
+    Pass it as ``t_eval`` to :func:`gradient_flow` so that :func:`distance` can match the two runs.
+    """
+    step = _check_step(step)
+    return torch.tensor(_recorded(steps, record_every), dtype=torch.float64) * step
+
+
+def _recorded(steps: int, record_every: int) -> list[int]:
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if not (isinstance(record_every, int) and record_every >= 1):
+        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    ks = list(range(0, steps + 1, record_every))
+    return ks if ks[-1] == steps else [*ks, steps]
+
+
+def _check_step(step) -> float:
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step <= 0:
+        raise ValueError(f"step must be a positive finite number (the learning rate eta), got {step!r}")
+    return float(step)
+
+
+def _check_mode(on_divergence: str) -> str:
+    if on_divergence not in ("warn", "raise"):
+        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
+    return on_divergence
+
+
+def _finish(trajectory: Trajectory, on_divergence: str) -> Trajectory:
+    if trajectory.diverged:
+        if on_divergence == "raise":
+            raise DivergenceError(trajectory.message, trajectory)
+        warnings.warn(trajectory.message, DivergenceWarning, stacklevel=3)
+    return trajectory
+
+
+def gradient_descent(
+    obj, theta0: torch.Tensor, step: float, steps: int, record_every: int = 1, *, on_divergence: str = "warn"
+) -> Trajectory:
+    r"""Run :math:`\theta_{k+1} = \theta_k - \eta\nabla f(\theta_k)` for ``steps`` steps from ``theta0``.
+
+    Records iterates :math:`k = 0, r, 2r, \dots` (``r = record_every``) and always the last one.
+    The update is ``theta.add(grad, alpha=-step)``, the operation of ``torch.optim.SGD``, so the
+    iterates equal SGD's bit for bit. ``obj`` is an :class:`~gfteach.objective.Objective` or a
+    callable :math:`f(\theta)`. Costs ``steps`` gradient evaluations.
+    """
+    obj = as_objective(obj)
+    step = _check_step(step)
+    wanted = set(_recorded(steps, record_every))
+    _check_mode(on_divergence)
+    theta = obj.check_vector(theta0, "theta0").clone()
+    grads_before = obj.n_grad
+    ks, thetas, losses = [], [], []
+    failure = None
+    for k in range(steps + 1):
+        if not torch.isfinite(theta).all():
+            failure = (k, "the parameters became non-finite")
+            break
+        if k == steps:
+            value = obj._value(theta)
+        else:
+            value, grad = obj._value_and_grad(theta)
+        if not torch.isfinite(value):
+            failure = (k, "the loss became non-finite")
+            break
+        if k in wanted:
+            ks.append(k)
+            thetas.append(theta)
+            losses.append(value)
+        if k < steps:
+            theta = theta.add(grad, alpha=-step)
+    if not ks:
+        raise ValueError("the loss at theta0 is not finite")
+    trajectory = _gd_trajectory(ks, thetas, losses, step, obj.n_grad - grads_before)
+    if failure is not None:
+        k, why = failure
+        trajectory.diverged, trajectory.diverged_step, trajectory.diverged_at = True, k, k * step
+        trajectory.message = (
+            f"gradient descent diverged: {why} at iterate k = {k} (t = k*step = {k * step:.6g}); "
+            f"step = {step:.6g} may exceed the stability limit 2/lambda_max"
+        )
+    return _finish(trajectory, on_divergence)
+
+
+def _gd_trajectory(ks, thetas, losses, step, n_grad) -> Trajectory:
+    iterations = torch.tensor(ks, dtype=torch.int64)
+    return Trajectory(
+        times=iterations.to(torch.float64) * step,
+        thetas=torch.stack(thetas),
+        losses=torch.stack(losses),
+        kind="gd",
+        n_grad=n_grad,
+        step=step,
+        iterations=iterations,
+        method="euler",
+    )
+
+
+def gradient_flow(
+    obj,
+    theta0: torch.Tensor,
+    t_eval,
+    method: str = "dopri5",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    step: float | None = None,
+    *,
+    on_divergence: str = "warn",
+) -> Trajectory:
+    r"""Solve :math:`\theta' = -\nabla f(\theta)` from ``theta0`` and record it at the times ``t_eval``.
+
+    ``t_eval`` is strictly increasing and ``t_eval[0]`` is the initial time (use
+    :func:`gd_time_grid` to compare with a GD run). ``method``/``rtol``/``atol``/``step`` are passed
+    to :func:`gfteach.ode.odeint` (``step=None``: adaptive). ``n_grad`` of the result counts the
+    gradient evaluations, i.e. the ODE right-hand-side evaluations.
+    """
+    obj = as_objective(obj)
+    theta0 = obj.check_vector(theta0, "theta0")
+    times = _check_times(t_eval)
+    _check_mode(on_divergence)
+    grads_before = obj.n_grad
+
+    def velocity(t: float, theta: torch.Tensor) -> torch.Tensor:
+        return -obj._value_and_grad(theta)[1]
+
+    failure = None
+    try:
+        solution = odeint(velocity, theta0, times, method, step=step, rtol=rtol, atol=atol)
+    except IntegrationError as error:
+        solution, failure = error.solution, (error.t, str(error))
+    losses = torch.stack([obj._value(theta) for theta in solution.y])
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        first = int(bad[0])
+        if first == 0:
+            raise ValueError("the loss at theta0 is not finite")
+        failure = failure or (float(solution.t[first]), "the loss became non-finite")
+        solution.t, solution.y, losses = solution.t[:first], solution.y[:first], losses[:first]
+    trajectory = Trajectory(
+        times=solution.t,
+        thetas=solution.y,
+        losses=losses,
+        kind="gf",
+        n_grad=obj.n_grad - grads_before,
+        method=solution.method,
+    )
+    if failure is not None:
+        trajectory.diverged, trajectory.diverged_at = True, failure[0]
+        trajectory.message = f"gradient flow diverged at t = {failure[0]:.6g}: {failure[1]}"
+    return _finish(trajectory, on_divergence)
+
+
+def _check_times(t_eval) -> torch.Tensor:
+    times = torch.as_tensor(t_eval, dtype=torch.float64).detach()
+    if times.dim() != 1 or times.numel() < 1:
+        raise ValueError(f"t_eval must be a non-empty 1-D sequence of times, got shape {tuple(times.shape)}")
+    if not torch.isfinite(times).all():
+        raise ValueError("t_eval must contain only finite times")
+    if times.numel() > 1 and not (times[1:] > times[:-1]).all():
+        raise ValueError("t_eval must be strictly increasing (sorted, without repeats); t_eval[0] is the start")
+    return times
+
+
+def distance(a: Trajectory, b: Trajectory, rtol: float = 1e-9) -> torch.Tensor:
+    r""":math:`\|\theta_a(t) - \theta_b(t)\|_2` at every recorded time :math:`t` of ``a``.
+
+    Typically ``a`` is a GD run and ``b`` a GF run, so iterate :math:`k` meets time :math:`k\eta`.
+    Every time of ``a`` must be among ``b``'s (to within ``rtol * max(1, |t|)``); otherwise this
+    raises, naming the first missing time: build ``b`` with ``t_eval=gd_time_grid(...)``.
+    """
+    index = torch.searchsorted(b.times, a.times).clamp(max=len(b.times) - 1)
+    below = (index - 1).clamp(min=0)
+    nearest = torch.where((b.times[below] - a.times).abs() < (b.times[index] - a.times).abs(), below, index)
+    mismatch = (b.times[nearest] - a.times).abs() > rtol * a.times.abs().clamp(min=1.0)
+    if mismatch.any():
+        t = float(a.times[mismatch.nonzero()[0]])
+        raise ValueError(
+            f"time t = {t:.6g} of the first trajectory is not among the second's times; "
+            "record the second at the same times (e.g. gradient_flow(..., t_eval=gd_time_grid(step, steps)))"
+        )
+    return torch.linalg.vector_norm(a.thetas - b.thetas[nearest], dim=1)
