@@ -1,20 +1,63 @@
 """gfteach: gradient descent is Euler's method for gradient flow.
 
-The package behind the course. Chapters import only from here; the public API is small and stable.
+The package behind the course. The common currency is a flat float64 parameter vector θ; every tool
+takes θ and an objective f. Chapters import from here (the core API below) and from the topic modules
+``gfteach.analysis``, ``gfteach.plotting``, ``gfteach.widgets``, ``gfteach.exercises``,
+``gfteach.nets``, ``gfteach.data`` and ``gfteach.linear``.
 """
 
 from .butcher import METHODS, Tableau, get_method
+from .curvature import (
+    ApproximationBound,
+    ConvergenceError,
+    CurvatureAlong,
+    ExtremeEigenvalues,
+    approximation_bound,
+    curvature_along,
+    extreme_eigenvalues,
+)
+from .flow import (
+    DivergenceError,
+    DivergenceWarning,
+    Trajectory,
+    distance,
+    gd_time_grid,
+    gradient_descent,
+    gradient_flow,
+)
+from .objective import FunctionObjective, Objective, as_objective
 from .ode import IntegrationError, ODESolution, odeint
 from .utils import seed_everything
 
 __version__ = "0.1.0"
 
 __all__ = [
+    # ODE methods and solver
     "METHODS",
     "Tableau",
     "get_method",
-    "IntegrationError",
-    "ODESolution",
     "odeint",
+    "ODESolution",
+    "IntegrationError",
+    # objectives, flows and descents
+    "Objective",
+    "FunctionObjective",
+    "as_objective",
+    "gradient_flow",
+    "gradient_descent",
+    "Trajectory",
+    "distance",
+    "gd_time_grid",
+    "DivergenceError",
+    "DivergenceWarning",
+    # curvature
+    "extreme_eigenvalues",
+    "ExtremeEigenvalues",
+    "ConvergenceError",
+    "curvature_along",
+    "CurvatureAlong",
+    "approximation_bound",
+    "ApproximationBound",
+    # helpers
     "seed_everything",
 ]
