@@ -1,7 +1,7 @@
 r"""Measurements a numerical analyst makes: test problems with exact solutions, convergence orders,
 work–precision data, stability regions, and the stability of gradient descent on a quadratic.
 
-Everything here is a thin layer over :func:`gfteach.odeint` and :class:`gfteach.butcher.Tableau`,
+Everything here is a thin layer over :func:`gfteach.ode.odeint` and :class:`gfteach.butcher.Tableau`,
 so a chapter can state a numerical claim in one line and check it in the next.
 """
 
@@ -209,11 +209,13 @@ def stability_region(method: str | Tableau, re: Sequence[float], im: Sequence[fl
 
 
 def format_tableau(method: str | Tableau, max_denominator: int = 1_000_000) -> str:
-    """The Butcher tableau as text, with coefficients shown as fractions::
+    """The Butcher tableau as text, with coefficients shown as fractions.
 
-    c | A
-    --+----
-      | b
+    The layout is the usual one::
+
+        c | A
+        --+----
+          | b
     """
     tab = get_method(method)
 

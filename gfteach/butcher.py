@@ -33,14 +33,14 @@ __all__ = ["Tableau", "METHODS", "get_method"]
 class Tableau:
     """Coefficients of an explicit Runge–Kutta method (and optionally its embedded estimator).
 
-    Attributes
-    ----------
-    name: registry name, e.g. ``"rk4"``.
-    A, b, c: the Butcher tableau (``A`` strictly lower triangular, shape ``(s, s)``).
-    order: the order :math:`p` of the propagated solution (global error :math:`O(h^p)`).
-    error: weights :math:`e` of length ``s + 1`` for the local error estimate, or ``None``.
-    error_order: order of the embedded (lower-order) solution; the step controller uses it.
-    dense: matrix :math:`P` of shape ``(s + 1, d)``: inside a step, with
+    :ivar name: registry name, e.g. ``"rk4"``.
+    :ivar A: the Runge–Kutta matrix, strictly lower triangular, shape ``(s, s)``.
+    :ivar b: the weights of the stages in the step, length ``s``.
+    :ivar c: the nodes: stage :math:`i` is evaluated at time :math:`t_n + c_i h`.
+    :ivar order: the order :math:`p` of the propagated solution (global error :math:`O(h^p)`).
+    :ivar error: weights :math:`e` of length ``s + 1`` for the local error estimate, or ``None``.
+    :ivar error_order: order of the embedded (lower-order) solution; the step controller uses it.
+    :ivar dense: matrix :math:`P` of shape ``(s + 1, d)``: inside a step, with
         :math:`x = (t - t_n)/h`, :math:`y(t) \\approx y_n + h\\sum_i k_i \\sum_m P_{im} x^{m+1}`.
     """
 
@@ -140,6 +140,7 @@ DOPRI5 = Tableau(
     ],
 )
 
+#: Every method by name: ``euler``, ``heun``, ``midpoint``, ``rk4``, ``bs23`` and ``dopri5``.
 METHODS: dict[str, Tableau] = {m.name: m for m in (EULER, HEUN, MIDPOINT, RK4, BS23, DOPRI5)}
 
 

@@ -88,18 +88,17 @@ def extreme_eigenvalues(
 ) -> ExtremeEigenvalues:
     r""":math:`\lambda_{\min}` and :math:`\lambda_{\max}` of :math:`\nabla^2 f(\theta)`.
 
-    Parameters
-    ----------
-    obj: an :class:`~gfteach.objective.Objective` or a callable :math:`f(\theta)`.
-    which: ``"both"``, ``"min"`` or ``"max"``: the end(s) whose convergence stops the run (both
+    :param obj: an :class:`~gfteach.objective.Objective` or a callable :math:`f(\theta)`.
+    :param which: ``"both"``, ``"min"`` or ``"max"``: the end(s) whose convergence stops the run (both
         values are always returned; an end not asked for may be less accurate).
-    tol: stop when each asked-for Ritz residual is :math:`\le` ``tol`` :math:`\cdot\max|\vartheta|`;
+    :param tol: stop when each asked-for Ritz residual is :math:`\le` ``tol`` :math:`\cdot\max|\vartheta|`;
         the eigenvalue error is then at most that (and much less for well separated eigenvalues).
-    max_iter: at most this many Lanczos steps (default :math:`\min(n, 1000)`; :math:`n` steps is exact).
-    v0, seed: starting vector (default: standard normal from ``seed``).
-    dense: ``True`` diagonalizes the dense Hessian, ``False`` forces Lanczos; ``None`` picks dense
+    :param max_iter: at most this many Lanczos steps (default :math:`\min(n, 1000)`; :math:`n` steps is exact).
+    :param v0: starting vector (default: standard normal drawn with ``seed``).
+    :param seed: seed of the default starting vector.
+    :param dense: ``True`` diagonalizes the dense Hessian, ``False`` forces Lanczos; ``None`` picks dense
         for :math:`n \le` :data:`DENSE_LIMIT`.
-    on_failure: ``"raise"`` (:class:`ConvergenceError`) or ``"warn"`` (return ``converged=False``).
+    :param on_failure: ``"raise"`` (:class:`ConvergenceError`) or ``"warn"`` (return ``converged=False``).
     """
     obj = as_objective(obj)
     theta = obj.check_vector(theta)

@@ -17,7 +17,7 @@ Derivatives come from reverse-mode autograd:
 * :math:`\nabla f(\theta)` by one backward pass;
 * :math:`\nabla^2 f(\theta)\,v = \nabla_\theta \langle \nabla f(\theta), v\rangle` by *double
   backward*: the gradient is computed with its graph kept, then differentiated once more. The graph
-  can be reused for many products at the same :math:`\theta` (:meth:`Objective.hvp_operator`), so
+  can be reused for many products at the same :math:`\theta` (:meth:`~gfteach.objective.Objective.hvp_operator`), so
   each product costs one backward pass through the gradient's graph;
 * the dense Hessian column by column, :math:`\nabla^2 f\, e_j` as the forward-mode derivative of
   :math:`\nabla f` in direction :math:`e_j`, vectorized over the identity. For a network, the
@@ -213,14 +213,13 @@ def _grad_or_zero(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor | None = N
 class Objective(_Differentiable):
     r"""Mean training loss of ``model`` on ``(inputs, targets)`` as a function of a flat :math:`\theta`.
 
-    Parameters
-    ----------
-    model: a :class:`torch.nn.Module`; its parameters (in ``named_parameters()`` order) define the
+    :param model: a :class:`torch.nn.Module`; its parameters (in ``named_parameters()`` order) define the
         layout of :math:`\theta`. All must share one floating dtype (float64 recommended).
-    inputs, targets: tensors with the same first dimension :math:`N`.
-    loss: ``"mse"``, ``"cross_entropy"`` or a callable ``loss(outputs, targets)`` that *averages*
+    :param inputs: tensor of :math:`N` samples (first dimension :math:`N`).
+    :param targets: tensor of their :math:`N` targets.
+    :param loss: ``"mse"``, ``"cross_entropy"`` or a callable ``loss(outputs, targets)`` that *averages*
         over the samples it is given (so chunked evaluation is exact).
-    chunk_size: process at most this many samples at a time (``None``: the whole batch at once).
+    :param chunk_size: process at most this many samples at a time (``None``: the whole batch at once).
     """
 
     def __init__(

@@ -96,17 +96,16 @@ def odeint(
 ) -> ODESolution:
     """Solve :math:`y' = F(t, y)` from ``y(t[0]) = y0`` and return the solution at every time in ``t``.
 
-    Parameters
-    ----------
-    fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns the same shape.
-    y0: initial state, a floating-point tensor of any shape.
-    t: strictly increasing output times; ``t[0]`` is the initial time.
-    method: a name from :data:`gfteach.butcher.METHODS` (``euler``, ``heun``, ``midpoint``,
+    :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns the same shape.
+    :param y0: initial state, a floating-point tensor of any shape.
+    :param t: strictly increasing output times; ``t[0]`` is the initial time.
+    :param method: a name from :data:`gfteach.butcher.METHODS` (``euler``, ``heun``, ``midpoint``,
         ``rk4``, ``bs23``, ``dopri5``) or a :class:`~gfteach.butcher.Tableau`.
-    step: fixed step size :math:`h > 0`; ``None`` selects adaptive stepping (embedded pairs only).
-    rtol, atol: tolerances of the adaptive controller (both > 0).
-    first_step: initial step of the adaptive controller (default: Hairer's automatic choice).
-    max_steps: give up (``IntegrationError``) after this many steps.
+    :param step: fixed step size :math:`h > 0`; ``None`` selects adaptive stepping (embedded pairs only).
+    :param rtol: relative tolerance of the adaptive controller (> 0).
+    :param atol: absolute tolerance of the adaptive controller (> 0).
+    :param first_step: initial step of the adaptive controller (default: Hairer's automatic choice).
+    :param max_steps: give up (``IntegrationError``) after this many steps.
     """
     tab = get_method(method)
     y0 = _check_y0(y0)

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 ARTIFACTS = ROOT / "test-artifacts"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [TOC["root"]] + [entry["file"] for entry in TOC.get("chapters", [])]
+ENTRIES = TOC.get("chapters", []) + [c for part in TOC.get("parts", []) for c in part["chapters"]]
+PAGES = [TOC["root"]] + [entry["file"] for entry in ENTRIES]
 CHAPTERS = [p for p in PAGES if (ROOT / f"{p}.ipynb").exists()]
 
 
@@ -114,7 +115,7 @@ def test_page_renders_without_javascript_errors(browser, server, page_name):
     assert page.title() and "Gradient" in page.title()
     if page.locator(".math").count():
         # MathJax is local: every page with math gets typeset, online or not
-        page.wait_for_selector("mjx-container", timeout=30_000)
+        page.wait_for_selector("mjx-container", state="attached", timeout=30_000)
         assert page.locator("mjx-container").count() >= page.locator(".math").count()
     assert errors == []
     images = page.eval_on_selector_all("main img", "els => els.map(e => [e.src, e.naturalWidth])")

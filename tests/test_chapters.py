@@ -14,10 +14,8 @@ CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 
 
 def toc_files():
-    files = [TOC["root"]]
-    for entry in TOC.get("chapters", []):
-        files.append(entry["file"])
-    return files
+    entries = TOC.get("chapters", []) + [c for part in TOC.get("parts", []) for c in part["chapters"]]
+    return [TOC["root"]] + [entry["file"] for entry in entries]
 
 
 def cells(nb_path, kind=None):
