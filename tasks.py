@@ -5,6 +5,7 @@
     python3 tasks.py test      lint, package tests, every chapter under nbval, book build + browser checks
     python3 tasks.py refresh   re-execute every chapter in place (widget state stored), to commit outputs
                                (or name chapters: python3 tasks.py refresh book/ch01_numerical_odes.ipynb)
+    python3 tasks.py student   write student notebooks (solutions replaced by stubs) into student/
 
 The environment lives in .venv and is (re)installed from requirements.txt whenever that file changes.
 """
@@ -80,8 +81,27 @@ def refresh(chapters: list[str]) -> int:
     )  # fmt: skip
 
 
+def student() -> int:
+    """Write each chapter's student version (gfteach.student) into student/ (not committed)."""
+    code = (
+        "import json, pathlib\n"
+        "from gfteach.student import student_notebook\n"
+        "out = pathlib.Path('student'); out.mkdir(exist_ok=True)\n"
+        "for nb in sorted(pathlib.Path('book').glob('ch*.ipynb')):\n"
+        "    target = out / nb.name\n"
+        "    target.write_text(json.dumps(student_notebook(json.loads(nb.read_text())), indent=1) + '\\n')\n"
+        "    print(f'[tasks] wrote {target}')\n"
+    )
+    return run(PY, "-c", code)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"book": lambda: book(), "test": lambda: test(), "refresh": lambda: refresh(argv[1:])}
+    commands = {
+        "book": lambda: book(),
+        "test": lambda: test(),
+        "refresh": lambda: refresh(argv[1:]),
+        "student": lambda: student(),
+    }
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
