@@ -6,7 +6,7 @@ This module runs both on small 2-D landscapes (:data:`LANDSCAPES`) and measures
 
 * the distance :math:`\|\theta_k - \theta(k\eta)\|`;
 * the smallest and largest Hessian eigenvalues along the flow;
-* the book's approximation bound (Lady Windermere's fan, :func:`gfteach.approximation_bound`),
+* the book's approximation bound (Lady Windermere's fan, :func:`gfteach.curvature.approximation_bound`),
 
 .. math::
 
@@ -181,7 +181,8 @@ def track(landscape: str | Landscape, eta: float, t_end: float | None = None, *,
 
     The GD run covers :math:`\lceil t_\text{end}/\eta\rceil` steps. Hessian eigenvalues are computed at
     about ``samples`` points of each run (for :math:`m(t) = \lambda_{\min}` along GF and the estimate of
-    :math:`\beta`); see :func:`gfteach.approximation_bound` for how :math:`\beta`, :math:`\gamma` are estimated.
+    :math:`\beta`); see :func:`gfteach.curvature.approximation_bound` for how :math:`\beta`, :math:`\gamma`
+    are estimated.
     """
     landscape = get_landscape(landscape)
     obj, gd, gf = _runs(landscape, eta, t_end)
