@@ -146,7 +146,7 @@ def _dense(obj, theta: torch.Tensor) -> ExtremeEigenvalues:
 def _start_vector(v0, theta: torch.Tensor, seed: int) -> torch.Tensor:
     if v0 is None:
         generator = torch.Generator().manual_seed(seed)
-        return torch.randn(theta.numel(), generator=generator, dtype=theta.dtype)
+        return torch.randn(theta.numel(), generator=generator, dtype=theta.dtype).to(theta.device)
     if not isinstance(v0, torch.Tensor) or v0.shape != theta.shape or not torch.isfinite(v0).all():
         raise ValueError(f"v0 must be a finite tensor shaped like theta {tuple(theta.shape)}")
     if float(torch.linalg.vector_norm(v0)) == 0.0:
@@ -168,7 +168,8 @@ def _extreme_ritz(alpha: list[float], beta: list[float]) -> tuple[np.ndarray, np
 def _lanczos(hvp, start: torch.Tensor, which: str, tol: float, max_iter: int) -> ExtremeEigenvalues:
     """Lanczos with full reorthogonalization; stops on the Ritz residuals of the extreme values."""
     n = start.numel()
-    basis = torch.empty(min(max_iter + 1, 64), n, dtype=start.dtype)  # rows q_1, q_2, ...; grows as needed
+    # rows q_1, q_2, ...; grows as needed
+    basis = torch.empty(min(max_iter + 1, 64), n, dtype=start.dtype, device=start.device)
     basis[0] = start / torch.linalg.vector_norm(start)
     alpha: list[float] = []
     beta: list[float] = []
@@ -271,7 +272,7 @@ def curvature_along(
 
 def _warm_start(result: ExtremeEigenvalues, generator: torch.Generator) -> torch.Tensor:
     pair = result.vector_min / result.vector_min.norm() + result.vector_max / result.vector_max.norm()
-    noise = torch.randn(pair.numel(), generator=generator, dtype=pair.dtype)
+    noise = torch.randn(pair.numel(), generator=generator, dtype=pair.dtype).to(pair.device)
     return pair / pair.norm() + noise / noise.norm()
 
 

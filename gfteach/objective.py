@@ -102,7 +102,7 @@ class _Differentiable:
         """Unchecked: flows call this on stage points that may be non-finite."""
         self.n_grad += 1
         x = theta.detach().requires_grad_(True)
-        value, grad = torch.zeros((), dtype=theta.dtype), torch.zeros_like(theta)
+        value, grad = torch.zeros((), dtype=theta.dtype, device=theta.device), torch.zeros_like(theta)
         for term in self._terms(x):
             value += term.detach()
             grad += _grad_or_zero(term, x)
@@ -174,9 +174,9 @@ class _Differentiable:
         x = x.detach().requires_grad_(True)
         g = self._graph_gradient(x)
         n = x.numel()
-        H = torch.zeros(n, n, dtype=x.dtype)
+        H = torch.zeros(n, n, dtype=x.dtype, device=x.device)
         if g.requires_grad:
-            eye = torch.eye(n, dtype=x.dtype)
+            eye = torch.eye(n, dtype=x.dtype, device=x.device)
             for start in range(0, n, block):
                 rows = eye[start : start + block]
                 H[start : start + block] = torch.autograd.grad(g, x, rows, retain_graph=True, is_grads_batched=True)[0]
@@ -196,7 +196,7 @@ def _hessian_rows(f: Callable, x: torch.Tensor, rows: int, block: int) -> torch.
     def column(direction: torch.Tensor) -> torch.Tensor:
         return torch.func.jvp(gradient, (x,), (direction,))[1]
 
-    directions = torch.eye(rows, x.numel(), dtype=x.dtype)
+    directions = torch.eye(rows, x.numel(), dtype=x.dtype, device=x.device)
     with warnings.catch_warnings():  # torch's first jvp registers decompositions with deprecated jit.script
         warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
         return torch.func.vmap(column, chunk_size=min(block, rows))(directions)
@@ -299,7 +299,7 @@ class Objective(_Differentiable):
         backward pass are never computed. The blocks below the diagonal are the transposes. On the MLPs
         of ``python -m benchmarks.curvature`` this takes about half the time of :func:`torch.func.hessian`.
         """
-        H = torch.empty(x.numel(), x.numel(), dtype=x.dtype)
+        H = torch.empty(x.numel(), x.numel(), dtype=x.dtype, device=x.device)
         offsets = [0, *itertools.accumulate(self.numels)]
         params = self.unflatten(x)
         for first, last in self._groups():
