@@ -33,7 +33,6 @@ all :math:`r`, 1,000 images) and runs on a GPU when there is one. See :data:`SET
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -45,9 +44,11 @@ import torch
 from . import nets
 from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along, extreme_eigenvalues
 from .data import digits_subset, mnist_subset
+from .exercises import finite_number, report
 from .flow import Trajectory, gd_time_grid, gradient_flow
 from .objective import Objective
 from .plotting import OKABE_ITO, use_style
+from .widgets import show_figure
 
 __all__ = [
     "NETWORKS",
@@ -887,7 +888,6 @@ def experiment_explorer(results: dict[str, StepSizeComparison]):
     so headless execution stays deterministic.
     """
     import ipywidgets as W
-    from IPython.display import Image
 
     names = list(results)
     network_box = W.Dropdown(
@@ -897,12 +897,7 @@ def experiment_explorer(results: dict[str, StepSizeComparison]):
     out = W.Output()
 
     def redraw(*_):
-        fig = explorer_figure(results, network_box.value, ratio_box.value)
-        png = io.BytesIO()
-        fig.savefig(png, format="png", bbox_inches="tight")
-        plt.close(fig)
-        out.outputs = ()
-        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        show_figure(out, explorer_figure(results, network_box.value, ratio_box.value))
 
     def network_changed(change):
         ratios = list(results[change["new"]].ratios)
@@ -920,28 +915,15 @@ def experiment_explorer(results: dict[str, StepSizeComparison]):
 # -- exercise checkers ----------------------------------------------------------------------------
 
 
-def _say(ok: bool, message: str) -> bool:
-    print(("✓ " if ok else "✗ ") + message)
-    return ok
-
-
-def _number(value) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def check_richardson(comparison: StepSizeComparison, study: FlowStudy, estimate, rtol: float = 0.05) -> bool:
     r"""Is ``estimate`` the distance of GD with :math:`\eta_0` from the true flow at the last time,
     predicted from the :math:`\eta_0` and :math:`\eta_0/2` runs alone (within ``rtol`` of the measured one)?"""
-    x = _number(estimate)
+    x = finite_number(estimate)
     truth = float(study.gaps[0])
     if x is None or x <= 0:
-        return _say(False, f"expected a positive distance, got {estimate!r}")
+        return report(False, f"expected a positive distance, got {estimate!r}")
     if abs(x - truth) <= rtol * truth:
-        return _say(True, f"{x:.4g}: the flow is in fact {truth:.4g} away (off by {100 * abs(x / truth - 1):.2g}%).")
+        return report(True, f"{x:.4g}: the flow is in fact {truth:.4g} away (off by {100 * abs(x / truth - 1):.2g}%).")
     d2 = float(comparison.distances[2][-1]) if 2 in comparison.distances else float("nan")
     if math.isclose(x, d2, rel_tol=0.02):
         hint = "that is the distance to eta0/2 itself; eta0/2 is only half way to the flow (1 - 1/r)."
@@ -949,7 +931,7 @@ def check_richardson(comparison: StepSizeComparison, study: FlowStudy, estimate,
         hint = "too small: how much of the way from eta0 to the flow does the step eta0/2 go?"
     else:
         hint = "too large: the error of Euler's method is proportional to the step."
-    return _say(False, f"{x:.4g} is {100 * abs(x / truth - 1):.3g}% off the measured {truth:.4g}.\n  {hint}")
+    return report(False, f"{x:.4g} is {100 * abs(x / truth - 1):.3g}% off the measured {truth:.4g}.\n  {hint}")
 
 
 def check_break_even(value, rtol: float = 0.02) -> bool:
@@ -959,11 +941,13 @@ def check_break_even(value, rtol: float = 0.02) -> bool:
 
     limit = get_method("dopri5").stability_limit
     want = limit / 6
-    x = _number(value)
+    x = finite_number(value)
     if x is None or x <= 0:
-        return _say(False, f"expected a positive number, got {value!r}")
+        return report(False, f"expected a positive number, got {value!r}")
     if abs(x - want) <= rtol * want:
-        return _say(True, f"{x:.4g}: DOPRI5 covers {limit:.4g}/λ_max per 6 gradients; GD/20 covers η0/20 per gradient.")
+        return report(
+            True, f"{x:.4g}: DOPRI5 covers {limit:.4g}/λ_max per 6 gradients; GD/20 covers η0/20 per gradient."
+        )
     if math.isclose(x, limit, rel_tol=0.05):
         hint = "that is DOPRI5's stability limit; each of its steps costs 6 gradients (7 stages, first same as last)."
     elif math.isclose(x, limit / 7, rel_tol=0.05):
@@ -972,4 +956,4 @@ def check_break_even(value, rtol: float = 0.02) -> bool:
         hint = "2 is GD's own stability limit; compare gradients per unit of flow time instead."
     else:
         hint = "count gradients per unit of flow time: 6 λ_max / limit for DOPRI5, 20 / η0 for the proxy."
-    return _say(False, f"{x:.4g} is {100 * abs(x / want - 1):.3g}% off.\n  {hint}")
+    return report(False, f"{x:.4g} is {100 * abs(x / want - 1):.3g}% off.\n  {hint}")

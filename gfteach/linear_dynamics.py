@@ -30,7 +30,6 @@ Facts made measurable here (science.md §3):
 
 from __future__ import annotations
 
-import io
 import math
 import warnings
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ import numpy as np
 import torch
 
 from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along
+from .exercises import report
 from .flow import DivergenceWarning, Trajectory, gd_time_grid, gradient_descent, gradient_flow
 from .linear import (
     balance_gaps,
@@ -53,6 +53,7 @@ from .linear import (
 )
 from .objective import FunctionObjective
 from .plotting import OKABE_ITO, use_style
+from .widgets import show_figure
 
 __all__ = [
     "net_dims",
@@ -518,17 +519,11 @@ def polar_fallback_figure(
 
 def _explorer(controls, draw):
     import ipywidgets as W
-    from IPython.display import Image
 
     out = W.Output()
 
     def redraw(*_):
-        fig = draw(*(c.value for c in controls))
-        png = io.BytesIO()
-        fig.savefig(png, format="png", bbox_inches="tight")
-        plt.close(fig)
-        out.outputs = ()
-        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        show_figure(out, draw(*(c.value for c in controls)))
 
     for c in controls:
         c.observe(redraw, names="value")
@@ -648,25 +643,20 @@ def descent_explorer(phi: torch.Tensor, T: float = 30.0):
 # -- checkers ----------------------------------------------------------------------------------------
 
 
-def _say(ok: bool, message: str) -> bool:
-    print(("✓ " if ok else "✗ ") + message)
-    return ok
-
-
 def check_decay_exponent(depth: int, value, tol: float = 0.03) -> bool:
     r"""Is ``value`` the exponent :math:`a` of :math:`\rho(t) \sim t^{-a}` while a depth-``depth`` scalar
     flow pointing away from :math:`\Phi` shrinks? (:math:`a = N/(N-2)`; within relative ``tol``.)"""
     try:
         x = float(value)
     except (TypeError, ValueError):
-        return _say(False, f"expected a number, got {value!r}")
+        return report(False, f"expected a number, got {value!r}")
     if not isinstance(depth, int) or depth < 3:
-        return _say(False, "the shrinking is polynomial only for depth N >= 3 (at N = 2 it is exponential)")
+        return report(False, "the shrinking is polynomial only for depth N >= 3 (at N = 2 it is exponential)")
     want = depth / (depth - 2)
     if x < 0:
-        return _say(False, f"give the exponent a > 0 of rho ~ t^(-a) (the slope is -a); got {x:.4g}")
+        return report(False, f"give the exponent a > 0 of rho ~ t^(-a) (the slope is -a); got {x:.4g}")
     if abs(x - want) <= tol * want:
-        return _say(True, f"{x:.4g} matches N/(N-2) = {want:.4g}: rho ~ t^(-{want:.4g}) at depth {depth}.")
+        return report(True, f"{x:.4g} matches N/(N-2) = {want:.4g}: rho ~ t^(-{want:.4g}) at depth {depth}.")
     hint = ""
     if abs(x - 1 / (1 - 2 / depth)) > 1e-9 and abs(x - (2 - 2 / depth)) < 0.05:
         hint = "\n  That is the power p = 2 - 2/N in the ODE; the decay exponent is 1/(p - 1)."
@@ -674,7 +664,7 @@ def check_decay_exponent(depth: int, value, tol: float = 0.03) -> bool:
         hint = "\n  That is p - 1 = 1 - 2/N; the decay exponent is its reciprocal."
     else:
         hint = "\n  Solve rho' = -c rho^p with p = 2 - 2/N: rho^(1-p) grows linearly in t."
-    return _say(False, f"{x:.4g} is off: the exponent at depth {depth} is N/(N-2) = {want:.4g}.{hint}")
+    return report(False, f"{x:.4g} is off: the exponent at depth {depth} is N/(N-2) = {want:.4g}.{hint}")
 
 
 def check_theorem_step(
@@ -684,10 +674,10 @@ def check_theorem_step(
     try:
         x = float(eta)
     except (TypeError, ValueError):
-        return _say(False, f"expected a step size, got {eta!r}")
+        return report(False, f"expected a step size, got {eta!r}")
     want = theorem_step(eps, beta, gamma, T, integral)
     if abs(x / want - 1) <= tol:
-        return _say(True, f"eta = {x:.4g}: the bound (beta*gamma/2)*T*eta*exp(-I) equals eps = {eps:g} there.")
+        return report(True, f"eta = {x:.4g}: the bound (beta*gamma/2)*T*eta*exp(-I) equals eps = {eps:g} there.")
     candidates = {
         "you used exp(-I) instead of exp(I): a negative integral must make the step smaller": 2
         * eps
@@ -698,7 +688,7 @@ def check_theorem_step(
     }
     for why, value in candidates.items():
         if abs(x / value - 1) <= tol:
-            return _say(False, f"eta = {x:.4g} is not it: {why}.")
+            return report(False, f"eta = {x:.4g} is not it: {why}.")
     bound = beta * gamma / 2 * T * x * math.exp(-integral)
     side = "too large: the bound exceeds" if bound > eps else "too small: the bound is well below"
-    return _say(False, f"eta = {x:.4g} is {side} eps (bound = {bound:.4g}, eps = {eps:g}).")
+    return report(False, f"eta = {x:.4g} is {side} eps (bound = {bound:.4g}, eps = {eps:g}).")

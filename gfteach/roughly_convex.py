@@ -31,7 +31,6 @@ points having the same norm in every layer (:func:`flow_curvature`).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,11 +42,13 @@ import torch
 
 from .curvature import curvature_along, extreme_eigenvalues
 from .data import digits_subset
+from .exercises import report
 from .flow import gradient_flow
 from .linear import balanced_init, end_to_end, layers_from_theta
 from .nets import mlp, near_zero_init_
 from .objective import FunctionObjective, Objective
 from .plotting import OKABE_ITO, use_style
+from .widgets import show_figure
 
 __all__ = [
     "ACTIVATION_LABELS",
@@ -103,11 +104,6 @@ def _single_thread(fn):
             torch.set_num_threads(before)
 
     return wrapper
-
-
-def _say(ok: bool, message: str) -> bool:
-    print(("✓ " if ok else "✗ ") + message)
-    return ok
 
 
 # -- networks on real digits ---------------------------------------------------------------------------
@@ -592,7 +588,6 @@ def curvature_explorer(
     so executing the cell headlessly stays deterministic.
     """
     import ipywidgets as W
-    from IPython.display import Image
 
     act = W.Dropdown(options=[(ACTIVATION_LABELS[a], a) for a in activations], value=value[0], description="activation")
     dep = W.Dropdown(options=list(depths), value=value[1], description="depth")
@@ -600,12 +595,7 @@ def curvature_explorer(
     out = W.Output()
 
     def redraw(*_):
-        fig = explorer_figure(act.value, dep.value, sca.value)
-        png = io.BytesIO()
-        fig.savefig(png, format="png", bbox_inches="tight")
-        plt.close(fig)
-        out.outputs = ()
-        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        show_figure(out, explorer_figure(act.value, dep.value, sca.value))
 
     for w in (act, dep, sca):
         w.observe(redraw, names="value")
@@ -630,7 +620,7 @@ def check_gradient_exponent(depth: int, exponent, tol: float = 1e-9) -> bool:
     try:
         k = float(exponent)
     except (TypeError, ValueError):
-        return _say(False, f"expected a number (a formula in the depth N), got {exponent!r}")
+        return report(False, f"expected a number (a formula in the depth N), got {exponent!r}")
     g = torch.Generator().manual_seed(0)
     net = mlp([4] + [5] * (depth - 1) + [1], "relu")
     near_zero_init_(net, 0.7, g)
@@ -640,12 +630,14 @@ def check_gradient_exponent(depth: int, exponent, tol: float = 1e-9) -> bool:
     c = 3.0
     measured = math.log(float(obj.grad(c * theta).norm() / obj.grad(theta).norm())) / math.log(c)
     if abs(k - measured) <= tol + 1e-6:
-        return _say(True, f"k = {k:g} = N - 1 for depth N = {depth}: measured c^k with c = 3 gives k = {measured:.6g}.")
+        return report(
+            True, f"k = {k:g} = N - 1 for depth N = {depth}: measured c^k with c = 3 gives k = {measured:.6g}."
+        )
     hint = {
         depth: "that is the exponent of the output h itself; each derivative removes one factor of c.",
         depth - 2: "that is the exponent of the Hessian; the gradient has one derivative, not two.",
     }.get(round(k), "write h as a product over the N layers and differentiate with respect to one of them.")
-    return _say(False, f"k = {k:g} does not match the measured exponent {measured:.6g} at depth {depth}:\n  {hint}")
+    return report(False, f"k = {k:g} does not match the measured exponent {measured:.6g} at depth {depth}:\n  {hint}")
 
 
 def check_saddle_hessian(H) -> bool:
@@ -655,16 +647,16 @@ def check_saddle_hessian(H) -> bool:
     try:
         got = np.asarray(H, dtype=float).reshape(2, 2)
     except (TypeError, ValueError):
-        return _say(False, f"expected a 2×2 matrix [[f_aa, f_ab], [f_ba, f_bb]], got {H!r}")
+        return report(False, f"expected a 2×2 matrix [[f_aa, f_ab], [f_ba, f_bb]], got {H!r}")
     if np.allclose(got, want, atol=1e-9):
-        return _say(True, "H = [[0, -1], [-1, 0]]: eigenvalues ±1, so the origin is a strict saddle (λ_min = -1).")
+        return report(True, "H = [[0, -1], [-1, 0]]: eigenvalues ±1, so the origin is a strict saddle (λ_min = -1).")
     if not np.allclose(got, got.T):
-        return _say(False, "a Hessian of a smooth function is symmetric: f_ab must equal f_ba.")
+        return report(False, "a Hessian of a smooth function is symmetric: f_ab must equal f_ba.")
     if not np.allclose(np.diag(got), 0):
-        return _say(False, "the diagonal f_aa = b², f_bb = a² vanishes at the origin.")
+        return report(False, "the diagonal f_aa = b², f_bb = a² vanishes at the origin.")
     if np.isclose(got[0, 1], 1.0):
-        return _say(False, "sign of f_ab: f_ab = 2ab - 1, which is -1 at the origin (λ_min is still -1).")
-    return _say(False, f"f_ab = ∂²f/∂a∂b = 2ab - 1; at the origin it is -1, not {got[0, 1]:.4g}.")
+        return report(False, "sign of f_ab: f_ab = 2ab - 1, which is -1 at the origin (λ_min is still -1).")
+    return report(False, f"f_ab = ∂²f/∂a∂b = 2ab - 1; at the origin it is -1, not {got[0, 1]:.4g}.")
 
 
 def check_bound_value(
@@ -681,7 +673,7 @@ def check_bound_value(
     try:
         x = float(value)
     except (TypeError, ValueError):
-        return _say(False, f"expected a number, got {value!r}")
+        return report(False, f"expected a number, got {value!r}")
     right = hessian_lower_bound(layers, G)
     N = len(layers)
     spec = [float(torch.linalg.matrix_norm(W, 2)) for W in layers]
@@ -700,8 +692,8 @@ def check_bound_value(
         "a positive number (a lower bound on λ_min here is negative)": -right,
     }
     if math.isclose(x, right, rel_tol=1e-6, abs_tol=1e-12):
-        return _say(True, f"bound = {right:.6g}: λ_min(∇²f) ≥ {right:.6g} on this instance.")
+        return report(True, f"bound = {right:.6g}: λ_min(∇²f) ≥ {right:.6g} on this instance.")
     for slip, wrong in slips.items():
         if math.isclose(x, wrong, rel_tol=1e-6):
-            return _say(False, f"{x:.6g} comes from {slip}.")
-    return _say(False, f"{x:.6g} is not the bound; recompute -(N - 1)·‖∇φ‖_F·max over pairs of the other norms.")
+            return report(False, f"{x:.6g} comes from {slip}.")
+    return report(False, f"{x:.6g} is not the bound; recompute -(N - 1)·‖∇φ‖_F·max over pairs of the other norms.")

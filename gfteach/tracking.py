@@ -24,7 +24,6 @@ tracks GF only for exponentially small steps (:func:`step_for_accuracy`).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,9 +34,11 @@ import torch
 
 from .analysis import convergence_order
 from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along
+from .exercises import finite_number, report
 from .flow import Trajectory, gradient_descent, gradient_flow
 from .objective import as_objective
 from .plotting import OKABE_ITO, use_style
+from .widgets import show_figure
 
 __all__ = [
     "Landscape",
@@ -487,7 +488,6 @@ def tracking_explorer(landscape: str = "two-well", eta: float = 0.1):
     headless execution (nbconvert, nbval) stays deterministic.
     """
     import ipywidgets as W
-    from IPython.display import Image
 
     box = W.Dropdown(options=list(LANDSCAPES), value=landscape, description="landscape")
     slider = W.FloatLogSlider(
@@ -497,12 +497,7 @@ def tracking_explorer(landscape: str = "two-well", eta: float = 0.1):
     out = W.Output()
 
     def redraw(*_):
-        fig = explorer_figure(box.value, slider.value)
-        png = io.BytesIO()
-        fig.savefig(png, format="png", bbox_inches="tight")
-        plt.close(fig)
-        out.outputs = ()
-        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        show_figure(out, explorer_figure(box.value, slider.value))
 
     box.observe(redraw, names="value")
     slider.observe(redraw, names="value")
@@ -513,31 +508,18 @@ def tracking_explorer(landscape: str = "two-well", eta: float = 0.1):
 # -- checkers ----------------------------------------------------------------------------------------
 
 
-def _say(ok: bool, message: str) -> bool:
-    print(("✓ " if ok else "✗ ") + message)
-    return ok
-
-
-def _number(value) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def check_scalar_gap(m: float, theta0: float, eta: float, t: float, value, rtol: float = 1e-3) -> bool:
     r"""Is ``value`` the exact gap :math:`|\theta(t) - \theta_{t/\eta}|` on :math:`f = -\frac m2\theta^2`?
 
     Recognizes the first-order estimate :math:`\theta_0 e^{mt}\eta m^2t/2` and the two values themselves
     as common slips, and says so.
     """
-    x = _number(value)
+    x = finite_number(value)
     if x is None:
-        return _say(False, f"expected a finite number, got {value!r}")
+        return report(False, f"expected a finite number, got {value!r}")
     exact = scalar_gap(-m, theta0, eta, t)
     if abs(x - exact) <= rtol * exact:
-        return _say(True, f"{x:.6g} is the exact gap: GF {theta0 * math.exp(m * t):.6g} against GD "
+        return report(True, f"{x:.6g} is the exact gap: GF {theta0 * math.exp(m * t):.6g} against GD "
                           f"{theta0 * (1 + eta * m) ** (t / eta):.6g}.")  # fmt: skip
     estimate = scalar_gap_estimate(m, theta0, eta, t)
     gf, gd = abs(theta0) * math.exp(m * t), abs(theta0) * (1 + eta * m) ** (t / eta)
@@ -548,7 +530,7 @@ def check_scalar_gap(m: float, theta0: float, eta: float, t: float, value, rtol:
         hint = "that is one of the two values; the gap is their difference"
     else:
         hint = f"it is too {'large' if x > exact else 'small'} by {100 * abs(x / exact - 1):.3g}%"
-    return _say(False, f"{x:.6g} is not the gap: {hint}.\n  GF: θ0·e^(mt); GD after t/η steps: θ0·(1 + ηm)^(t/η).")
+    return report(False, f"{x:.6g} is not the gap: {hint}.\n  GF: θ0·e^(mt); GD after t/η steps: θ0·(1 + ηm)^(t/η).")
 
 
 def check_bound_step(beta: float, gamma: float, t: float, target: float, eta, negative_integral: float = 0.0,
@@ -557,15 +539,15 @@ def check_bound_step(beta: float, gamma: float, t: float, target: float, eta, ne
 
     Accepted within relative ``tol`` below :func:`bound_step`; the message says how far off a wrong answer is.
     """
-    x = _number(eta)
+    x = finite_number(eta)
     if x is None or x <= 0:
-        return _say(False, f"expected a positive step size, got {eta!r}")
+        return report(False, f"expected a positive step size, got {eta!r}")
     best = bound_step(beta, gamma, t, target, negative_integral)
     value = beta * gamma / 2 * t * x * math.exp(-negative_integral)
     if x > best * (1 + 1e-9):
-        return _say(False, f"too big: with η = {x:.4g} the bound is {value:.4g} > {target:g}\n"
+        return report(False, f"too big: with η = {x:.4g} the bound is {value:.4g} > {target:g}\n"
                            f"  (it is linear in η, so divide η by {x / best:.4g}).")  # fmt: skip
     if x < (1 - tol) * best:
-        return _say(False, f"the bound is {value:.4g} < {target:g}: a step {best / x:.4g} times larger still keeps "
+        return report(False, f"the bound is {value:.4g} < {target:g}: a step {best / x:.4g} times larger still keeps "
                            "it below the target.")  # fmt: skip
-    return _say(True, f"η = {x:.4g} keeps the bound at {value:.4g} ≤ {target:g} (largest: η* = {best:.4g}).")
+    return report(True, f"η = {x:.4g} keeps the bound at {value:.4g} ≤ {target:g} (largest: η* = {best:.4g}).")

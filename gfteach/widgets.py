@@ -17,7 +17,31 @@ from .analysis import quadratic_ivp, quadratic_path
 from .butcher import get_method
 from .plotting import method_label, path_axes, stability_axes, use_style
 
-__all__ = ["EXPLORER_A", "EXPLORER_THETA0", "explorer_figure", "explorer_fallback_figure", "ode_explorer"]
+__all__ = [
+    "EXPLORER_A",
+    "EXPLORER_THETA0",
+    "explorer_figure",
+    "explorer_fallback_figure",
+    "ode_explorer",
+    "show_figure",
+]
+
+
+def show_figure(out, fig: plt.Figure) -> None:
+    """Replace what the ``ipywidgets.Output`` ``out`` shows by ``fig`` (as a PNG), and close ``fig``.
+
+    The image goes in with ``append_display_data`` rather than by capturing output (``with out:``), so
+    an explorer's first drawing sends no output-capture messages: headless execution (nbconvert,
+    nbval) stays deterministic. Every explorer of the course draws through this.
+    """
+    from IPython.display import Image
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    plt.close(fig)
+    out.outputs = ()
+    out.append_display_data(Image(data=png.getvalue(), format="png"))
+
 
 _c, _s = np.cos(np.pi / 6), np.sin(np.pi / 6)
 _Q = torch.tensor([[_c, -_s], [_s, _c]], dtype=torch.float64)
@@ -112,7 +136,6 @@ def ode_explorer(methods: Sequence[str] = ("euler", "heun", "rk4", "dopri5"), st
     cell sends no output-capture messages: headless execution (nbconvert, nbval) stays deterministic.
     """
     import ipywidgets as W
-    from IPython.display import Image
 
     method_box = W.Dropdown(options=[(method_label(m), m) for m in methods], value=methods[0], description="method")
     step_box = W.FloatSlider(
@@ -121,12 +144,7 @@ def ode_explorer(methods: Sequence[str] = ("euler", "heun", "rk4", "dopri5"), st
     out = W.Output()
 
     def redraw(*_):
-        fig = explorer_figure(method_box.value, step_box.value)
-        png = io.BytesIO()
-        fig.savefig(png, format="png", bbox_inches="tight")
-        plt.close(fig)
-        out.outputs = ()
-        out.append_display_data(Image(data=png.getvalue(), format="png"))
+        show_figure(out, explorer_figure(method_box.value, step_box.value))
 
     method_box.observe(redraw, names="value")
     step_box.observe(redraw, names="value")
