@@ -112,7 +112,7 @@ def test_student_notebook_contains_no_solution_text(chapter):
             if len(line) >= 25 and line not in ("# BEGIN SOLUTION", "# END SOLUTION"):
                 assert line not in text, f"solution text leaked: {line!r}"
     assert all(not c.get("outputs") for c in student["cells"] if c["cell_type"] == "code")
-    assert sum(map(is_stub, student["cells"])) >= 3
+    assert sum(map(is_stub, student["cells"])) >= 1  # prose-only solutions have no code to stub
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
