@@ -34,7 +34,7 @@ from .flow import Trajectory, distance, gd_time_grid, gradient_descent, gradient
 from .objective import Objective
 from .ode import odeint
 from .plotting import OKABE_ITO, use_style
-from .widgets import show_figure
+from .widgets import explorer
 
 __all__ = [
     "EoSRun",
@@ -226,14 +226,7 @@ def eos_explorer(runs: dict):
     import ipywidgets as W
 
     box = W.Dropdown(options=[(f"{e:g}", e) for e in sorted(runs)], value=sorted(runs)[0], description="step η")
-    out = W.Output()
-
-    def redraw(*_):
-        show_figure(out, explorer_figure(runs, box.value))
-
-    box.observe(redraw, names="value")
-    redraw()
-    return W.VBox([box, out])
+    return explorer([box], lambda eta: explorer_figure(runs, eta))
 
 
 def check_edge_sharpness(eta, value, tol: float = 0.15) -> bool:

@@ -53,7 +53,7 @@ from .linear import (
 )
 from .objective import FunctionObjective
 from .plotting import OKABE_ITO, use_style
-from .widgets import show_figure
+from .widgets import explorer
 
 __all__ = [
     "net_dims",
@@ -517,27 +517,13 @@ def polar_fallback_figure(
     return fig
 
 
-def _explorer(controls, draw):
-    import ipywidgets as W
-
-    out = W.Output()
-
-    def redraw(*_):
-        show_figure(out, draw(*(c.value for c in controls)))
-
-    for c in controls:
-        c.observe(redraw, names="value")
-    redraw()
-    return W.VBox([W.HBox(list(controls)), out])
-
-
 def polar_explorer(phi: torch.Tensor):
     """ipywidgets explorer: depth × initial angle → :math:`\\rho(t)`, angle(t) (see ``ode_explorer``)."""
     import ipywidgets as W
 
     depth = W.IntSlider(value=3, min=2, max=6, description="depth N", continuous_update=False)
     angle = W.FloatSlider(value=150.0, min=0.0, max=179.0, step=1.0, description="angle (°)", continuous_update=False)
-    return _explorer([depth, angle], lambda d, a: polar_explorer_figure(phi, d, a))
+    return explorer([depth, angle], lambda d, a: polar_explorer_figure(phi, d, a))
 
 
 def curvature_figure(results: dict[int, DepthCurvature]) -> plt.Figure:
@@ -637,7 +623,7 @@ def descent_explorer(phi: torch.Tensor, T: float = 30.0):
     step = W.FloatLogSlider(
         value=0.1, base=10, min=-2, max=0.3, step=0.1, description="step η", continuous_update=False
     )
-    return _explorer([depth, scale, step], lambda d, s, e: descent_explorer_figure(phi, d, s, e, T))
+    return explorer([depth, scale, step], lambda d, s, e: descent_explorer_figure(phi, d, s, e, T))
 
 
 # -- checkers ----------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from .linear import balanced_init, end_to_end, layers_from_theta
 from .nets import mlp, near_zero_init_
 from .objective import FunctionObjective, Objective
 from .plotting import OKABE_ITO, use_style
-from .widgets import show_figure
+from .widgets import explorer
 
 __all__ = [
     "ACTIVATION_LABELS",
@@ -592,15 +592,7 @@ def curvature_explorer(
     act = W.Dropdown(options=[(ACTIVATION_LABELS[a], a) for a in activations], value=value[0], description="activation")
     dep = W.Dropdown(options=list(depths), value=value[1], description="depth")
     sca = W.SelectionSlider(options=list(scales), value=value[2], description="init scale", continuous_update=False)
-    out = W.Output()
-
-    def redraw(*_):
-        show_figure(out, explorer_figure(act.value, dep.value, sca.value))
-
-    for w in (act, dep, sca):
-        w.observe(redraw, names="value")
-    redraw()
-    return W.VBox([W.HBox([act, dep, sca]), out])
+    return explorer([act, dep, sca], explorer_figure)
 
 
 # -- exercise checkers ---------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from .exercises import finite_number, report
 from .flow import Trajectory, gradient_descent, gradient_flow
 from .objective import as_objective
 from .plotting import OKABE_ITO, use_style
-from .widgets import show_figure
+from .widgets import explorer
 
 __all__ = [
     "Landscape",
@@ -494,15 +494,7 @@ def tracking_explorer(landscape: str = "two-well", eta: float = 0.1):
         value=eta, base=10, min=-2, max=math.log10(0.6), step=0.05, description="step η",
         readout_format=".3f", continuous_update=False,
     )  # fmt: skip
-    out = W.Output()
-
-    def redraw(*_):
-        show_figure(out, explorer_figure(box.value, slider.value))
-
-    box.observe(redraw, names="value")
-    slider.observe(redraw, names="value")
-    redraw()
-    return W.VBox([W.HBox([box, slider]), out])
+    return explorer([box, slider], explorer_figure)
 
 
 # -- checkers ----------------------------------------------------------------------------------------

@@ -127,6 +127,24 @@ def explorer_fallback_figure(
     return fig
 
 
+def explorer(controls, draw):
+    """A ``VBox`` of ``controls`` (ipywidgets) above a figure, redrawn as ``draw(*values)`` on every change.
+
+    The course's explorers are all this: controls, a figure function, and :func:`show_figure`.
+    """
+    import ipywidgets as W
+
+    out = W.Output()
+
+    def redraw(*_):
+        show_figure(out, draw(*(c.value for c in controls)))
+
+    for c in controls:
+        c.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox(list(controls)), out])
+
+
 def ode_explorer(methods: Sequence[str] = ("euler", "heun", "rk4", "dopri5"), step: float = 0.1):
     """An ipywidgets explorer: pick a method and a step size; see the path and the stability picture.
 
@@ -141,12 +159,4 @@ def ode_explorer(methods: Sequence[str] = ("euler", "heun", "rk4", "dopri5"), st
     step_box = W.FloatSlider(
         value=step, min=0.02, max=0.4, step=0.01, description="step h", readout_format=".2f", continuous_update=False
     )
-    out = W.Output()
-
-    def redraw(*_):
-        show_figure(out, explorer_figure(method_box.value, step_box.value))
-
-    method_box.observe(redraw, names="value")
-    step_box.observe(redraw, names="value")
-    redraw()
-    return W.VBox([W.HBox([method_box, step_box]), out])
+    return explorer([method_box, step_box], explorer_figure)
