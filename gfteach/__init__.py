@@ -7,15 +7,20 @@ takes θ and an objective f. Chapters import from here (the core API below) and 
 """
 
 from .butcher import METHODS, Tableau, get_method
-from .curvature import (
+from .bounds import (
     ApproximationBound,
-    ConvergenceError,
-    CurvatureAlong,
-    ExtremeEigenvalues,
     approximation_bound,
-    curvature_along,
-    extreme_eigenvalues,
+    balanced_scalar_bound,
+    classic_euler_bound,
+    classic_euler_step,
+    hessian_lower_bound,
+    scalar_gap,
+    scalar_gap_estimate,
+    step_for_accuracy,
+    step_from_bound,
+    tracking_bound,
 )
+from .curvature import ConvergenceError, CurvatureAlong, ExtremeEigenvalues, curvature_along, extreme_eigenvalues
 from .flow import (
     DivergenceError,
     DivergenceWarning,
@@ -25,6 +30,7 @@ from .flow import (
     gradient_descent,
     gradient_flow,
 )
+from .measure import cumulative_trapezoid, integral_at, loglog_slope
 from .objective import FunctionObjective, Objective, as_objective
 from .ode import IntegrationError, ODESolution, odeint
 from .utils import seed_everything
@@ -56,8 +62,22 @@ __all__ = [
     "ConvergenceError",
     "curvature_along",
     "CurvatureAlong",
+    # the theorems' bounds
     "approximation_bound",
     "ApproximationBound",
+    "tracking_bound",
+    "step_from_bound",
+    "classic_euler_bound",
+    "classic_euler_step",
+    "scalar_gap",
+    "scalar_gap_estimate",
+    "step_for_accuracy",
+    "hessian_lower_bound",
+    "balanced_scalar_bound",
+    # measurements
+    "loglog_slope",
+    "cumulative_trapezoid",
+    "integral_at",
     # helpers
     "seed_everything",
 ]

@@ -1,4 +1,4 @@
-r"""Curvature: extreme Hessian eigenvalues, their course along a trajectory, and the GD–GF bound.
+r"""Curvature: extreme Hessian eigenvalues and their course along a trajectory.
 
 **Lanczos.** From a unit vector :math:`q_1`, the Lanczos recurrence builds an orthonormal basis
 :math:`Q_m = [q_1,\dots,q_m]` of the Krylov space :math:`\mathrm{span}\{q_1, Hq_1, \dots, H^{m-1}q_1\}`
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from scipy.linalg import eigh_tridiagonal
 
-from .flow import Trajectory, distance
+from .measure import cumulative_trapezoid
 from .objective import as_objective
 
 __all__ = [
@@ -38,8 +38,6 @@ __all__ = [
     "extreme_eigenvalues",
     "CurvatureAlong",
     "curvature_along",
-    "ApproximationBound",
-    "approximation_bound",
     "DENSE_LIMIT",
 ]
 
@@ -266,7 +264,7 @@ def curvature_along(
             v0 = _warm_start(result, generator)
     times = trajectory.times[picks].to(torch.float64)
     lambda_min = torch.tensor(lows, dtype=torch.float64)
-    negative = _cumulative_trapezoid(times, lambda_min.clamp(max=0.0))
+    negative = cumulative_trapezoid(times, lambda_min.clamp(max=0.0))
     return CurvatureAlong(times, lambda_min, torch.tensor(highs, dtype=torch.float64), negative, n_hvp)
 
 
@@ -274,95 +272,3 @@ def _warm_start(result: ExtremeEigenvalues, generator: torch.Generator) -> torch
     pair = result.vector_min / result.vector_min.norm() + result.vector_max / result.vector_max.norm()
     noise = torch.randn(pair.numel(), generator=generator, dtype=pair.dtype).to(pair.device)
     return pair / pair.norm() + noise / noise.norm()
-
-
-def _cumulative_trapezoid(times: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    pieces = (times[1:] - times[:-1]) * (values[1:] + values[:-1]) / 2
-    return torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(pieces, 0)])
-
-
-def _integral_at(times: torch.Tensor, values: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
-    r""":math:`\int_{t_0}^{a} v` of the piecewise linear interpolant of ``values`` (constant after the end)."""
-    if len(times) == 1:
-        return values[0] * (at - times[0])
-    cumulative = _cumulative_trapezoid(times, values)
-    i = (torch.searchsorted(times, at, right=True) - 1).clamp(0, len(times) - 2)
-    dt = at - times[i]
-    slope = (values[i + 1] - values[i]) / (times[i + 1] - times[i])
-    inside = cumulative[i] + values[i] * dt + slope * dt**2 / 2
-    beyond = cumulative[-1] + values[-1] * (at - times[-1])
-    return torch.where(at > times[-1], beyond, inside)
-
-
-# -- the GD-GF approximation bound -------------------------------------------------------------------
-
-
-@dataclass
-class ApproximationBound:
-    r"""The derived bound on :math:`\|\theta_k - \theta(k\eta)\|` at the recorded GD iterates, and the truth.
-
-    ``bound`` is the summed form, ``closed_form`` the simpler (larger) one, ``distance`` the measured
-    gap; ``beta``, ``gamma`` the estimates used; ``holds`` whether ``distance <= bound`` everywhere.
-    """
-
-    times: torch.Tensor
-    distance: torch.Tensor
-    bound: torch.Tensor
-    closed_form: torch.Tensor
-    beta: float
-    gamma: float
-    holds: bool
-
-
-def approximation_bound(
-    obj,
-    gd: Trajectory,
-    gf: Trajectory,
-    *,
-    curvature: CurvatureAlong | None = None,
-    every: int = 1,
-    safety: float = 1.0,
-    tol: float = 1e-8,
-) -> ApproximationBound:
-    r"""Evaluate the bound of the "Lady Windermere's fan" argument on a GD run and its GF reference.
-
-    With :math:`\beta \ge \|\nabla^2 f\|`, :math:`\gamma \ge \|\nabla f\|` near the trajectory and
-    :math:`m(t) \le \lambda_{\min}(\nabla^2 f)` around :math:`\theta(t)`, one GD step differs from the
-    exact flow over time :math:`\eta` by at most :math:`\eta^2\beta\gamma/2`, the flow propagates that
-    error by at most :math:`\exp(-\int m)`, and summing over the steps,
-
-    .. math::
-
-        \|\theta_k - \theta(k\eta)\| \le \frac{\eta^2\beta\gamma}{2} \sum_{j<k}
-        e^{-\int_{(j+1)\eta}^{k\eta} m(s)\,ds}
-        \le \frac{\beta\gamma}{2}\, k\eta\, \eta\, e^{-\int_0^{k\eta} \min(m(s), 0)\,ds}.
-
-    **These constants are estimated, not proven:** :math:`\beta` is the largest :math:`|\lambda|` of the
-    Hessian met at the sampled points of *both* runs, :math:`\gamma` the largest gradient norm at the
-    recorded points of both runs, both times ``safety``; :math:`m` is :math:`\lambda_{\min}` along the GF
-    run only (``curvature``, or computed at every ``every``-th point), linearly interpolated. The
-    theorem needs them over a whole neighbourhood (the "fan" of flows from the GD iterates), so the
-    value returned is an estimate of the bound; ``safety > 1`` makes it more conservative.
-    ``gf`` must be recorded at the GD times (see :func:`gfteach.flow.gd_time_grid`).
-    """
-    obj = as_objective(obj)
-    if gd.kind != "gd" or gf.kind != "gf":
-        raise ValueError("approximation_bound needs a gradient-descent run and a gradient-flow run, in that order")
-    if not (isinstance(safety, (int, float)) and safety >= 1.0):
-        raise ValueError(f"safety must be a number >= 1, got {safety!r}")
-    gap = distance(gd, gf)
-    curvature = curvature or curvature_along(obj, gf, every, tol=tol)
-    along_gd = curvature_along(obj, gd, every, tol=tol)
-    beta = safety * float(torch.cat([curvature.sharpness, along_gd.sharpness]).max())
-    gamma = safety * max(float(obj._value_and_grad(theta)[1].norm()) for theta in (*gd.thetas, *gf.thetas))
-    eta, last = gd.step, int(gd.iterations[-1])
-    grid = torch.arange(last + 1, dtype=torch.float64) * eta
-    M = _integral_at(curvature.times, curvature.lambda_min, grid)  # M_j = int_0^{j eta} m
-    # sum_{j<k} exp(M_{j+1} - M_k) = exp(logsumexp(M_1..M_k) - M_k), and 0 for k = 0
-    log_sums = torch.cat([torch.tensor([-math.inf], dtype=torch.float64), torch.logcumsumexp(M[1:], 0)])
-    ks = gd.iterations
-    bound = eta**2 * beta * gamma / 2 * torch.exp(log_sums[ks] - M[ks])
-    negative = _integral_at(curvature.times, curvature.lambda_min.clamp(max=0.0), gd.times)
-    closed = beta * gamma / 2 * gd.times * eta * torch.exp(-negative)
-    holds = bool((gap <= bound * (1 + 1e-9) + 1e-15).all())
-    return ApproximationBound(gd.times, gap, bound, closed, beta, gamma, holds)

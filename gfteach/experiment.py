@@ -42,7 +42,8 @@ import numpy as np
 import torch
 
 from . import nets
-from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along, extreme_eigenvalues
+from .bounds import ApproximationBound, approximation_bound
+from .curvature import CurvatureAlong, curvature_along, extreme_eigenvalues
 from .data import digits_subset, mnist_subset
 from .exercises import finite_number, report
 from .flow import Trajectory, gd_time_grid, gradient_flow

@@ -19,6 +19,7 @@ raises :class:`DivergenceError` with ``on_divergence="raise"``. It never returns
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class Trajectory:
     ``iterations`` the recorded indices :math:`k` and ``times`` is :math:`k\eta`). ``n_grad`` counts the
     gradient evaluations the run cost. If the run diverged, ``diverged_at`` is the time (and, for GD,
     ``diverged_step`` the iterate) where the loss or the parameters first stopped being finite.
+    For GD, ``iterate_losses[k]`` is the loss at *every* iterate :math:`k` (recorded or not; it costs
+    nothing, the loss comes with the gradient), so loss curves need no ``record_every=1``.
     """
 
     times: torch.Tensor
@@ -73,6 +76,7 @@ class Trajectory:
     diverged_at: float | None = None
     diverged_step: int | None = None
     message: str = ""
+    iterate_losses: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -121,15 +125,34 @@ def _finish(trajectory: Trajectory, on_divergence: str) -> Trajectory:
     return trajectory
 
 
+def _progress(total: int, desc: str, enabled: bool | None):
+    """A tqdm bar (``tqdm.auto``; ``enabled=None`` lets tqdm switch itself off where the output is no
+    terminal or notebook), or a no-op when ``enabled`` is ``False``."""
+    if enabled is False:
+        return contextlib.nullcontext(None)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=None, leave=False, mininterval=0.5)
+
+
 def gradient_descent(
-    obj, theta0: torch.Tensor, step: float, steps: int, record_every: int = 1, *, on_divergence: str = "warn"
+    obj,
+    theta0: torch.Tensor,
+    step: float,
+    steps: int,
+    record_every: int = 1,
+    *,
+    on_divergence: str = "warn",
+    progress: bool | None = False,
+    desc: str = "gradient descent",
 ) -> Trajectory:
     r"""Run :math:`\theta_{k+1} = \theta_k - \eta\nabla f(\theta_k)` for ``steps`` steps from ``theta0``.
 
-    Records iterates :math:`k = 0, r, 2r, \dots` (``r = record_every``) and always the last one.
-    The update is ``theta.add(grad, alpha=-step)``, the operation of ``torch.optim.SGD``, so the
-    iterates equal SGD's bit for bit. ``obj`` is an :class:`~gfteach.objective.Objective` or a
-    callable :math:`f(\theta)`. Costs ``steps`` gradient evaluations.
+    Records iterates :math:`k = 0, r, 2r, \dots` (``r = record_every``) and always the last one, and the
+    loss at every iterate (``iterate_losses``). The update is ``theta.add(grad, alpha=-step)``, the
+    operation of ``torch.optim.SGD``, so the iterates equal SGD's bit for bit. ``obj`` is an
+    :class:`~gfteach.objective.Objective` or a callable :math:`f(\theta)`. Costs ``steps`` gradient
+    evaluations. ``progress=True`` shows a progress bar (``None``: only where tqdm can draw one).
     """
     obj = as_objective(obj)
     step = _check_step(step)
@@ -139,24 +162,27 @@ def gradient_descent(
     grads_before = obj.n_grad
     ks, thetas, losses = [], [], []
     failure = None
-    for k in range(steps + 1):
-        if not torch.isfinite(theta).all():
-            failure = (k, "the parameters became non-finite")
-            break
-        if k == steps:
-            value = obj._value(theta)
-        else:
-            value, grad = obj._value_and_grad(theta)
-        if not torch.isfinite(value):
-            failure = (k, "the loss became non-finite")
-            break
-        if k in wanted:
-            ks.append(k)
-            thetas.append(theta)
+    with _progress(steps, desc, progress) as bar:
+        for k in range(steps + 1):
+            if not torch.isfinite(theta).all():
+                failure = (k, "the parameters became non-finite")
+                break
+            if k == steps:
+                value = obj._value(theta)
+            else:
+                value, grad = obj._value_and_grad(theta)
+            if not torch.isfinite(value):
+                failure = (k, "the loss became non-finite")
+                break
             losses.append(value)
-        if k < steps:
-            theta = theta.add(grad, alpha=-step)
-    if not ks:
+            if k in wanted:
+                ks.append(k)
+                thetas.append(theta)
+            if k < steps:
+                theta = theta.add(grad, alpha=-step)
+                if bar is not None:
+                    bar.update(1)
+    if not losses:
         raise ValueError("the loss at theta0 is not finite")
     trajectory = _gd_trajectory(ks, thetas, losses, step, obj.n_grad - grads_before)
     if failure is not None:
@@ -171,15 +197,17 @@ def gradient_descent(
 
 def _gd_trajectory(ks, thetas, losses, step, n_grad) -> Trajectory:
     iterations = torch.tensor(ks, dtype=torch.int64)
+    all_losses = torch.stack(losses)
     return Trajectory(
         times=iterations.to(torch.float64) * step,
         thetas=torch.stack(thetas),
-        losses=torch.stack(losses),
+        losses=all_losses[iterations.to(all_losses.device)],
         kind="gd",
         n_grad=n_grad,
         step=step,
         iterations=iterations,
         method="euler",
+        iterate_losses=all_losses,
     )
 
 

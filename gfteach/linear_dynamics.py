@@ -39,7 +39,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along
+from .bounds import ApproximationBound, approximation_bound
+from .curvature import CurvatureAlong, curvature_along
 from .exercises import report
 from .flow import DivergenceWarning, Trajectory, gd_time_grid, gradient_descent, gradient_flow
 from .linear import (

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from .analysis import convergence_order
-from .curvature import ApproximationBound, CurvatureAlong, approximation_bound, curvature_along
+from .bounds import ApproximationBound, approximation_bound
+from .curvature import CurvatureAlong, curvature_along
 from .exercises import finite_number, report
 from .flow import Trajectory, gradient_descent, gradient_flow
 from .objective import as_objective

@@ -9,12 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from gfteach.curvature import (
-    ConvergenceError,
-    approximation_bound,
-    curvature_along,
-    extreme_eigenvalues,
-)
+from gfteach.bounds import approximation_bound
+from gfteach.curvature import ConvergenceError, curvature_along, extreme_eigenvalues
 from gfteach.flow import gd_time_grid, gradient_descent, gradient_flow
 from gfteach.objective import Objective, as_objective
 
