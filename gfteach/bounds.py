@@ -146,7 +146,7 @@ def approximation_bound(
     """
     obj = as_objective(obj)
     if not (isinstance(gd, Trajectory) and isinstance(gf, Trajectory)) or gd.kind != "gd" or gf.kind != "gf":
-        raise ValueError("approximation_bound needs a gradient-descent Trajectory and a gradient-flow one, in order")
+        raise ValueError("approximation_bound needs a gradient-descent Trajectory and a gradient-flow Trajectory, in that order")
     safety = real("safety", safety)
     if safety < 1.0:
         raise ValueError(f"safety must be a number >= 1, got {safety!r}")
