@@ -33,7 +33,7 @@ from .flow import (
 from .measure import cumulative_trapezoid, integral_at, loglog_slope
 from .objective import FunctionObjective, Objective, as_objective
 from .ode import IntegrationError, ODESolution, odeint
-from .utils import seed_everything
+from .utils import seed_everything, threads
 
 __version__ = "0.1.0"
 
@@ -80,4 +80,5 @@ __all__ = [
     "integral_at",
     # helpers
     "seed_everything",
+    "threads",
 ]
