@@ -6,7 +6,6 @@ takes θ and an objective f. Chapters import from here (the core API below) and 
 ``gfteach.nets``, ``gfteach.data`` and ``gfteach.linear``.
 """
 
-from .butcher import METHODS, Tableau, get_method
 from .bounds import (
     ApproximationBound,
     approximation_bound,
@@ -20,6 +19,7 @@ from .bounds import (
     step_from_bound,
     tracking_bound,
 )
+from .butcher import METHODS, Tableau, get_method
 from .curvature import ConvergenceError, CurvatureAlong, ExtremeEigenvalues, curvature_along, extreme_eigenvalues
 from .flow import (
     DivergenceError,

@@ -72,8 +72,10 @@ def _negative(value) -> float:
 def tracking_bound(t, eta, beta, gamma, negative_integral=0.0) -> torch.Tensor:
     r"""The closed form :math:`\frac{\beta\gamma}{2}\,t\,\eta\,e^{-I}` of the tracking bound
     (``negative_integral`` is :math:`I = \int_0^t\min(m, 0) \le 0`; a tensor of them for a tensor ``t``)."""
-    eta, beta, gamma = real("eta", eta, positive=True), real("beta", beta, nonnegative=True), real(
-        "gamma", gamma, nonnegative=True
+    eta, beta, gamma = (
+        real("eta", eta, positive=True),
+        real("beta", beta, nonnegative=True),
+        real("gamma", gamma, nonnegative=True),
     )
     times = _times(t)
     neg = torch.as_tensor(negative_integral, dtype=_F64)
@@ -92,9 +94,9 @@ def step_from_bound(beta, gamma, t, target, negative_integral=0.0) -> float:
 
 
 def classic_euler_bound(t, eta, beta, gamma) -> torch.Tensor:
-    r"""The classic Euler bound :math:`\frac{Mh}{2L}(e^{Lt} - 1)` for GF with :math:`h = \eta`, :math:`L = \beta`
-    and :math:`M = \beta\gamma \ge \|\theta''\| = \|\nabla^2 f\,\nabla f\|`: :math:`\frac{\gamma\eta}{2}(e^{\beta t} - 1)`,
-    exponential in :math:`t` whatever the sign of the curvature."""
+    r"""The classic Euler bound :math:`\frac{Mh}{2L}(e^{Lt} - 1)` for GF with :math:`h = \eta`,
+    :math:`L = \beta` and :math:`M = \beta\gamma \ge \|\theta''\| = \|\nabla^2 f\,\nabla f\|`:
+    :math:`\frac{\gamma\eta}{2}(e^{\beta t} - 1)`, exponential in :math:`t` whatever the sign of the curvature."""
     eta, beta = real("eta", eta, positive=True), real("beta", beta, nonnegative=True)
     gamma = real("gamma", gamma, nonnegative=True)
     return gamma * eta / 2 * torch.expm1(beta * _times(t))
@@ -146,7 +148,9 @@ def approximation_bound(
     """
     obj = as_objective(obj)
     if not (isinstance(gd, Trajectory) and isinstance(gf, Trajectory)) or gd.kind != "gd" or gf.kind != "gf":
-        raise ValueError("approximation_bound needs a gradient-descent Trajectory and a gradient-flow Trajectory, in that order")
+        raise ValueError(
+            "approximation_bound needs a gradient-descent Trajectory and a gradient-flow Trajectory, in that order"
+        )
     safety = real("safety", safety)
     if safety < 1.0:
         raise ValueError(f"safety must be a number >= 1, got {safety!r}")

@@ -12,7 +12,6 @@ Inputs may be Python sequences, NumPy arrays or torch tensors; results are float
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 

@@ -142,7 +142,8 @@ class Explorer:
         return self._pngs[index]
 
     def describe(self, index: Sequence[int]) -> str:
-        return self.alt + " (" + ", ".join(f"{c.description} = {c.labels[i]}" for c, i in zip(self.controls, index)) + ")"
+        words = ", ".join(f"{c.description} = {c.labels[i]}" for c, i in zip(self.controls, index))
+        return f"{self.alt} ({words})"
 
     # -- the static book ------------------------------------------------------------------------------
 

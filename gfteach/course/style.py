@@ -28,9 +28,8 @@ OKABE_ITO = {
 }
 
 #: the order in which series take colours (yellow last: it is faint on white).
-CYCLE = [
-    OKABE_ITO[k] for k in ("blue", "vermillion", "bluish green", "orange", "reddish purple", "sky blue", "black", "yellow")
-]
+_ORDER = ("blue", "vermillion", "bluish green", "orange", "reddish purple", "sky blue", "black", "yellow")
+CYCLE = [OKABE_ITO[k] for k in _ORDER]
 
 #: the widest figure, in inches: 7 in in a ~670-px column is ~96 effective dpi.
 MAX_WIDTH = 7.0
