@@ -52,7 +52,7 @@ def verdict(ok: bool, message: str) -> Feedback:
     return feedback
 
 
-def _plain(value):
+def _plain(value, what: str):
     """Unwrap torch tensors, NumPy arrays and scalars, and SymPy numbers into Python objects."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor, without importing torch
         value = value.detach().cpu().numpy()
@@ -64,13 +64,15 @@ def _plain(value):
         try:
             return complex(value) if not getattr(value, "is_real", True) else float(value)
         except TypeError as error:
-            raise AnswerError(f"this SymPy expression still has free symbols: {value}") from error
+            raise AnswerError(
+                f"{what} should be a number, got a SymPy expression with free symbols: {value}"
+            ) from error
     return value
 
 
 def as_number(value, what: str = "the answer") -> float:
     """``value`` as a finite float, or :class:`AnswerError` with a message that says what was wrong."""
-    value = _plain(value)
+    value = _plain(value, what)
     if isinstance(value, np.ndarray):
         if value.size != 1:
             raise AnswerError(f"{what} should be one number, got an array of shape {value.shape}")
@@ -95,7 +97,7 @@ def as_number(value, what: str = "the answer") -> float:
 
 def as_vector(value, what: str = "the answer", length: int | None = None) -> np.ndarray:
     """``value`` (list, tuple, array, tensor) as a 1-D finite float array, optionally of ``length``."""
-    value = _plain(value)
+    value = _plain(value, what)
     if value is None or isinstance(value, (str, bytes, bool)) or isinstance(value, numbers.Number):
         raise AnswerError(f"{what} should be a list of numbers, got {value!r}")
     try:
