@@ -163,3 +163,19 @@ def test_every_figure_has_alt_text(nb):
         if has_image and "nbval-ignore-output" not in tags(c):
             alt = c.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
             assert len(alt) > 20, f"figure without alt text in cell: {source(c)[:80]!r}"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_stores_no_widget_state(nb):
+    # explorers precompute their frames for the book; stored widget state would make the book load a
+    # widget manager from a CDN (dead offline) and show frozen controls
+    assert "widgets" not in json.loads(nb.read_text())["metadata"], "re-execute with `python3 tasks.py refresh`"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_explorer_cells_are_tagged_for_the_book_and_nbval(nb):
+    for c in cells(nb, "code"):
+        html = [o for o in c.get("outputs", []) if "gft-explorer" in str(o.get("data", {}).get("text/html", ""))]
+        if html:
+            assert {"nbval-ignore-output", "hide-input"} <= set(tags(c)), source(c)[:80]
+            assert "data-control" in str(html[0]["data"]["text/html"]), "explorer frames were not precomputed"

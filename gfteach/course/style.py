@@ -106,7 +106,10 @@ def table(rows: Sequence[Sequence], headers: Sequence[str], *, digits: int = 4, 
         numeric = [all(isinstance(r[j], (int, float)) for r in rows) for j in range(len(headers))]
         align = "".join("r" if n else "l" for n in numeric)
     rule = {"l": ":---", "r": "---:", "c": ":---:"}
-    md = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule[a] for a in align) + " |"]
+    md = [
+        "| " + " | ".join(h.replace("|", "\\|") for h in headers) + " |",
+        "| " + " | ".join(rule[a] for a in align) + " |",
+    ]
     md += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in cells]
     widths = [max(len(h), *(len(r[j]) for r in cells)) if cells else len(h) for j, h in enumerate(headers)]
     text = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]

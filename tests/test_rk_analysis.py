@@ -1,4 +1,4 @@
-"""Numerical truths about gfteach.analysis: exact solutions, measured orders, stability regions, GD."""
+"""Numerical truths about gfteach.rk_analysis: exact solutions, measured orders, stability regions, the GD threshold."""
 
 import math
 
@@ -8,13 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gfteach import METHODS, odeint
-from gfteach.analysis import (
-    convergence_order,
+import gfteach as gt
+from gfteach.rk_analysis import (
     exp_sin_ivp,
-    format_polynomial,
-    format_tableau,
-    gd_quadratic,
     global_errors,
     kepler_ivp,
     largest_stable_step,
@@ -74,42 +70,28 @@ def test_quadratic_ivp_matches_matrix_exponential():
 
 @pytest.mark.parametrize(
     "method, steps",
-    [
-        ("euler", range(4, 9)),
-        ("heun", range(4, 9)),
-        ("midpoint", range(4, 9)),
-        ("rk4", range(4, 9)),
-        ("dopri5", range(2, 7)),
-    ],
-)
+    [("euler", range(4, 9)), ("heun", range(4, 9)), ("midpoint", range(4, 9)), ("rk4", range(4, 9)),
+     ("dopri5", range(2, 7))],
+)  # fmt: skip
 def test_measured_orders(method, steps):
     h = [2.0**-k for k in steps]
-    p = convergence_order(h, global_errors(exp_sin_ivp(), method, h))
-    assert abs(p - METHODS[method].order) < 0.2
+    p = gt.loglog_slope(h, global_errors(exp_sin_ivp(), method, h))
+    assert abs(p - gt.METHODS[method].order) < 0.1
 
 
-def test_convergence_order_recovers_exact_power_laws():
-    h = np.geomspace(1e-3, 1e-1, 7)
-    for p in (1, 2.5, 4):
-        assert convergence_order(h, 3.0 * h**p) == pytest.approx(p, abs=1e-12)
-    with pytest.raises(ValueError, match="positive"):
-        convergence_order([0.1, 0.2], [0.0, 1.0])
-    with pytest.raises(ValueError, match="same length"):
-        convergence_order([0.1, 0.2], [1.0])
-    with pytest.raises(ValueError, match="equal"):
-        convergence_order([0.1, 0.1], [1.0, 2.0])
-
-
-def test_global_errors_rejects_steps_that_miss_the_end():
+def test_global_errors_are_the_errors_of_the_integrator_at_the_end():
+    ivp = exp_sin_ivp(2.0)
+    y = gt.odeint(ivp.fun, ivp.y0, torch.arange(5, dtype=f64) * 0.5, "rk4", step=0.5).y[-1]
+    assert global_errors(ivp, "rk4", [0.5])[0] == pytest.approx(abs(float(y[0]) - math.exp(math.sin(2.0))), rel=1e-12)
     with pytest.raises(ValueError, match="does not divide"):
         global_errors(exp_sin_ivp(10.0), "euler", [0.3])
 
 
 def test_work_precision_counts_and_accuracy():
     ivp = kepler_ivp(0.5)
-    fixed = work_precision(ivp, "rk4", steps=[ivp.t_end / 100, ivp.t_end / 200])
-    assert fixed["nfev"].tolist() == [400, 800] and fixed["nrejected"].tolist() == [0, 0]
-    assert fixed["error"][1] < fixed["error"][0] / 10
+    fixed = work_precision(ivp, "rk4", steps=[ivp.t_end / 400, ivp.t_end / 800])
+    assert fixed["nfev"].tolist() == [1600, 3200] and fixed["nrejected"].tolist() == [0, 0]
+    assert fixed["error"][0] / fixed["error"][1] == pytest.approx(16, rel=0.15)  # order 4: halving h gives /16
     adaptive = work_precision(ivp, "dopri5", rtols=[1e-5, 1e-8])
     assert adaptive["nfev"][1] > adaptive["nfev"][0] and adaptive["error"][1] < adaptive["error"][0]
     # nfev of an adaptive DOPRI5 run: 6 per step attempt (FSAL) + 2 for the first stage and initial step guess
@@ -122,15 +104,12 @@ def test_euler_stability_region_is_the_unit_disc_at_minus_one():
     x, y = np.linspace(-3, 1, 161), np.linspace(-2, 2, 161)
     amp = stability_region("euler", x, y)
     X, Y = np.meshgrid(x, y)
-    dist = np.hypot(X + 1, Y)
-    np.testing.assert_allclose(amp, dist, rtol=1e-12, atol=1e-15)  # |R(z)| = |1 + z|
-    assert np.all(amp[dist < 0.999] < 1) and np.all(amp[dist > 1.001] > 1)
+    np.testing.assert_allclose(amp, np.hypot(X + 1, Y), rtol=1e-12, atol=1e-15)  # |R(z)| = |1 + z|
 
 
 def test_stability_regions_match_known_boundary_points():
-    # real limits: |R(-x)| = 1 at the limit, > 1 just beyond
-    for m in ("euler", "heun", "rk4", "dopri5"):
-        x = METHODS[m].stability_limit
+    for m in ("euler", "heun", "rk4", "dopri5"):  # |R(-x)| = 1 at the real limit, > 1 just beyond
+        x = gt.METHODS[m].stability_limit
         assert stability_region(m, [-x], [0.0])[0, 0] == pytest.approx(1.0, abs=1e-9)
         assert stability_region(m, [-x * 1.01], [0.0])[0, 0] > 1
     # RK4 contains the imaginary axis up to 2*sqrt(2) (|R(iy)| = 1 exactly there), Euler only touches it at 0
@@ -143,64 +122,44 @@ def test_stability_regions_match_known_boundary_points():
 @given(st.floats(-4, 1), st.floats(-3, 3), st.sampled_from(["euler", "heun", "rk4", "dopri5"]))
 def test_stability_region_is_the_one_step_growth_factor(x, y, method):
     # one step of the integrator on y' = lam*y with h = 1 multiplies y by R(lam)
-    lam = complex(x, y)
-    A = torch.tensor([[lam.real, -lam.imag], [lam.imag, lam.real]], dtype=f64)  # C as R^2
-    y0 = torch.tensor([1.0, 0.0], dtype=f64)
-    y1 = odeint(lambda t, u: A @ u, y0, [0.0, 1.0], method, step=1.0).y[-1]
+    A = torch.tensor([[x, -y], [y, x]], dtype=f64)  # lam = x + iy acting on C = R^2
+    y1 = gt.odeint(lambda t, u: A @ u, torch.tensor([1.0, 0.0], dtype=f64), [0.0, 1.0], method, step=1.0).y[-1]
     assert float(y1.norm()) == pytest.approx(stability_region(method, [x], [y])[0, 0], rel=1e-10, abs=1e-12)
 
 
-def test_format_tableau_and_polynomial():
-    text = format_tableau("rk4")
-    assert text.splitlines()[1] == "1/2 | 1/2" and text.splitlines()[-1].split("|")[1].split() == [
-        "1/6",
-        "1/3",
-        "1/3",
-        "1/6",
-    ]
-    assert "err" in format_tableau("dopri5") and "err" not in format_tableau("heun")
-    assert format_polynomial(METHODS["rk4"].stability_polynomial()) == "1 + z + z^2/2 + z^3/6 + z^4/24"
-    assert format_polynomial(METHODS["dopri5"].stability_polynomial()).endswith("z^5/120 + z^6/600")
-    assert format_polynomial(np.polynomial.Polynomial([-1.0, 0.0, -0.75])) == "-1 - 3z^2/4"
-    assert format_polynomial(np.polynomial.Polynomial([0.0])) == "0"
-
-
-def test_order_conditions():
+def test_order_conditions_decide_the_measured_order():
     def satisfied(m):
-        return [abs(v - float(r)) < 1e-12 for _, v, r in order_conditions(m)]
+        return [abs(v - float(r)) < 1e-12 for _, _, v, r in order_conditions(m)]
 
     assert all(satisfied("rk4")) and all(satisfied("dopri5"))
-    assert satisfied("heun") == [True, True] + [False] * 6
+    assert satisfied("heun") == satisfied("midpoint") == [True, True] + [False] * 6
     assert satisfied("euler")[:2] == [True, False]
+    assert [p for p, *_ in order_conditions("rk4")] == [1, 2, 3, 3, 4, 4, 4, 4]  # 1, 1, 2, 4 trees per order
 
 
-def test_quadratic_path_stops_at_blowup_and_keeps_stable_runs():
+def test_quadratic_path_is_the_fixed_step_run_and_stops_at_blowup():
     A = torch.diag(torch.tensor([1.0, 10.0], dtype=f64))
     t, path = quadratic_path(A, [1.0, 1.0], "euler", 0.1, 3.0)
     assert len(t) == 31 and torch.allclose(t, torch.arange(31, dtype=f64) * 0.1)
-    assert float(path[-1].norm()) < 0.1
+    exact = torch.stack([0.9 ** torch.arange(31.0), 0.0 ** torch.arange(31.0)], 1)  # (1 - h lam)^n, lam = 1, 10
+    assert torch.allclose(path, exact.to(f64), atol=1e-14)
     t, path = quadratic_path(A, [1.0, 1.0], "euler", 0.5, 100.0, blowup=1e3)  # |1 - 5| = 4 per step
-    assert float(path[-1].norm()) > 1e3 * math.sqrt(2) and float(path[-2].norm()) <= 1e3 * math.sqrt(2)
+    assert float(path[-1].norm()) > 1e3 * math.sqrt(2) >= float(path[-2].norm())
+    with pytest.raises(ValueError, match="step"):
+        quadratic_path(A, [1.0, 1.0], "euler", -0.1, 1.0)
+
+
+def test_largest_stable_step_is_two_over_the_closed_form_lambda_max():
+    A = torch.tensor([[4.0, 1.0], [1.0, 2.0]], dtype=f64)  # eigenvalues 3 +- sqrt(2)
+    assert largest_stable_step(A) == pytest.approx(2 / (3 + math.sqrt(2)), rel=1e-14)
+    with pytest.raises(ValueError, match="positive eigenvalue"):
+        largest_stable_step(-torch.eye(2, dtype=f64))
 
 
 @pytest.mark.parametrize("factor, converges", [(0.99, True), (1.01, False)])
-def test_gd_threshold_is_two_over_lambda_max(factor, converges):
+def test_gradient_descent_converges_exactly_below_the_threshold(factor, converges):
     A = torch.tensor([[4.0, 1.0], [1.0, 2.0]], dtype=f64)
     eta = factor * largest_stable_step(A)
-    assert largest_stable_step(A) == pytest.approx(2 / float(torch.linalg.eigvalsh(A)[-1]))
-    final = float(gd_quadratic(A, [1.0, 1.0], eta, 2000)[-1].norm())
+    run = gt.gradient_descent(lambda th: 0.5 * th @ A @ th, torch.tensor([1.0, 1.0], dtype=f64), eta, 2000)
+    final = float(run.thetas[-1].norm())
     assert (final < 1e-6) if converges else (final > 1e6)
-
-
-def test_gd_quadratic_is_euler_on_the_flow_bit_for_bit():
-    A = torch.tensor([[3.0, 0.5, 0.0], [0.5, 2.0, 0.1], [0.0, 0.1, 1.0]], dtype=f64)
-    theta0 = torch.tensor([0.3, -1.2, 2.0], dtype=f64)
-    eta, k = 0.17, 40
-    euler = odeint(lambda t, y: -(A @ y), theta0, torch.arange(k + 1, dtype=f64) * eta, "euler", step=eta)
-    assert torch.equal(gd_quadratic(A, theta0, eta, k), euler.y)
-    with pytest.raises(ValueError, match="eta"):
-        gd_quadratic(A, theta0, -0.1, 3)
-    with pytest.raises(ValueError, match="steps"):
-        gd_quadratic(A, theta0, 0.1, -1)
-    with pytest.raises(ValueError, match="positive eigenvalue"):
-        largest_stable_step(-torch.eye(2, dtype=f64))
