@@ -1,9 +1,21 @@
 """gfteach: gradient descent is Euler's method for gradient flow.
 
-The package behind the course. The common currency is a flat float64 parameter vector θ; every tool
-takes θ and an objective f. Chapters import from here (the core API below) and from the topic modules
-``gfteach.analysis``, ``gfteach.plotting``, ``gfteach.widgets``, ``gfteach.exercises``,
-``gfteach.nets``, ``gfteach.data`` and ``gfteach.linear``.
+The package behind the course, in two layers.
+
+* **Numerics** (this package's top-level modules): ODE methods as Butcher tableaux and one integrator
+  (:mod:`~gfteach.ode`, :mod:`~gfteach.butcher`, :mod:`~gfteach.rk_analysis`), objectives
+  (:mod:`~gfteach.objective`, :mod:`~gfteach.hessian`), gradient flow and gradient descent
+  (:mod:`~gfteach.flow`), curvature (:mod:`~gfteach.curvature`), the theorems' bounds
+  (:mod:`~gfteach.bounds`), measurements (:mod:`~gfteach.measure`), test landscapes
+  (:mod:`~gfteach.landscapes`), networks and data (:mod:`~gfteach.nets`, :mod:`~gfteach.data`,
+  :mod:`~gfteach.homogeneous`, :mod:`~gfteach.paper`), deep-linear theory (:mod:`~gfteach.linear`,
+  :mod:`~gfteach.linear_flow`) and modified flows (:mod:`~gfteach.modified_flows`). The common
+  currency is a flat float64 parameter vector θ; every tool takes θ and an objective f. None of it
+  imports matplotlib or ipywidgets.
+* **The course** (:mod:`gfteach.course`): style, explorers, checkers, notebook converters and one
+  module per chapter. It calls the numerics; the numerics never call it.
+
+The names below are the core API; chapters use them as ``gt.<name>`` after ``import gfteach as gt``.
 """
 
 from .bounds import (
