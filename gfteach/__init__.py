@@ -44,7 +44,7 @@ from .flow import (
 )
 from .measure import cumulative_trapezoid, integral_at, loglog_slope
 from .objective import FunctionObjective, Objective, as_objective
-from .ode import IntegrationError, ODESolution, odeint
+from .ode import IntegrationError, ODESolution, StiffnessError, odeint
 from .utils import seed_everything, threads
 
 __version__ = "0.1.0"
@@ -57,6 +57,7 @@ __all__ = [
     "odeint",
     "ODESolution",
     "IntegrationError",
+    "StiffnessError",
     # objectives, flows and descents
     "Objective",
     "FunctionObjective",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import integer, real
+from ._checks import integer, real, show, vector
 from .curvature import CurvatureAlong, curvature_along
 from .flow import Trajectory, distance
 from .measure import integral_at
@@ -54,19 +54,40 @@ _F64 = torch.float64
 
 
 def _times(t) -> torch.Tensor:
-    if isinstance(t, (int, float)) and not isinstance(t, bool):
+    """A time ``t >= 0`` (a number: a 0-d tensor) or a 1-D sequence of them."""
+    if not isinstance(t, (list, tuple)) and getattr(t, "ndim", 0) == 0:
         return torch.tensor(real("t", t, nonnegative=True), dtype=_F64)
-    out = torch.as_tensor(t, dtype=_F64)
+    out = vector("t", t, what="a time >= 0 or a 1-D sequence of them")
     if not torch.isfinite(out).all() or (out < 0).any():
-        raise ValueError("times must be finite and non-negative")
+        raise ValueError(f"t must hold finite times >= 0, got {out.tolist()}")
     return out
 
 
-def _negative(value) -> float:
-    x = real("negative_integral", value)
-    if x > 0:
-        raise ValueError(f"negative_integral is the integral of min(m, 0), so it must be <= 0; got {x!r}")
-    return x
+def _exp(x: float, exp=math.exp) -> float:
+    """``exp(x)`` (or ``expm1``), ``inf`` past the float range instead of an ``OverflowError``."""
+    try:
+        return exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _negative_like(value, times: torch.Tensor) -> torch.Tensor:
+    """``negative_integral``: a number, or one per time (the shape of ``t``); finite and ``<= 0``."""
+    if not isinstance(value, (list, tuple)) and getattr(value, "ndim", 0) == 0:
+        neg = torch.tensor(real("negative_integral", value), dtype=_F64)
+    else:
+        neg = vector("negative_integral", value, what="a number or one number per time in t")
+        if neg.shape != times.shape:
+            raise ValueError(
+                f"negative_integral must be a number or have the shape of t {tuple(times.shape)} "
+                f"(one value per time), got shape {tuple(neg.shape)}"
+            )
+    if not torch.isfinite(neg).all() or (neg > 0).any():
+        raise ValueError(
+            "negative_integral must be finite and <= 0 (it is the integral of min(m, 0)), got "
+            f"{neg.tolist() if neg.dim() else float(neg)}"
+        )
+    return neg
 
 
 def tracking_bound(t, eta, beta, gamma, negative_integral=0.0) -> torch.Tensor:
@@ -78,9 +99,7 @@ def tracking_bound(t, eta, beta, gamma, negative_integral=0.0) -> torch.Tensor:
         real("gamma", gamma, nonnegative=True),
     )
     times = _times(t)
-    neg = torch.as_tensor(negative_integral, dtype=_F64)
-    if (neg > 0).any() or not torch.isfinite(neg).all():
-        raise ValueError("negative_integral must be finite and <= 0 (it is the integral of min(m, 0))")
+    neg = _negative_like(negative_integral, times)
     return beta * gamma / 2 * times * eta * torch.exp(-neg)
 
 
@@ -90,7 +109,8 @@ def step_from_bound(beta, gamma, t, target, negative_integral=0.0) -> float:
     is :math:`O(1/t)`; a negative curvature integral makes it exponentially small."""
     beta, gamma = real("beta", beta, positive=True), real("gamma", gamma, positive=True)
     t, target = real("t", t, positive=True), real("target", target, positive=True)
-    return 2 * target * math.exp(_negative(negative_integral)) / (beta * gamma * t)
+    negative = float(_negative_like(negative_integral, torch.zeros((), dtype=_F64)))
+    return 2 * target * math.exp(negative) / (beta * gamma * t)
 
 
 def classic_euler_bound(t, eta, beta, gamma) -> torch.Tensor:
@@ -106,7 +126,7 @@ def classic_euler_step(beta, gamma, t, target) -> float:
     r"""Largest :math:`\eta` with :math:`\frac{\gamma\eta}{2}(e^{\beta t} - 1) \le` ``target``."""
     beta, gamma = real("beta", beta, positive=True), real("gamma", gamma, positive=True)
     t, target = real("t", t, positive=True), real("target", target, positive=True)
-    return 2 * target / (gamma * math.expm1(beta * t))
+    return 2 * target / (gamma * _exp(beta * t, math.expm1))
 
 
 @dataclass
@@ -147,10 +167,15 @@ def approximation_bound(
     ``gf`` must be recorded at the GD times (see :func:`gfteach.flow.gd_time_grid`).
     """
     obj = as_objective(obj)
-    if not (isinstance(gd, Trajectory) and isinstance(gf, Trajectory)) or gd.kind != "gd" or gf.kind != "gf":
+    if not (isinstance(gd, Trajectory) and isinstance(gf, Trajectory)):
+        raise TypeError(f"gd and gf must be Trajectory objects, got {show(gd)} and {show(gf)}")
+    if gd.kind != "gd" or gf.kind != "gf":
         raise ValueError(
             "approximation_bound needs a gradient-descent Trajectory and a gradient-flow Trajectory, in that order"
         )
+    if curvature is not None and not isinstance(curvature, CurvatureAlong):
+        raise TypeError(f"curvature must be a CurvatureAlong (from curvature_along) or None, got {show(curvature)}")
+    tol = real("tol", tol, positive=True)
     safety = real("safety", safety)
     if safety < 1.0:
         raise ValueError(f"safety must be a number >= 1, got {safety!r}")
@@ -187,8 +212,10 @@ def scalar_gap(lam, theta0, eta, t) -> float:
     eta, t = real("eta", eta, positive=True), real("t", t, nonnegative=True)
     if 1 - eta * lam <= 0:
         raise ValueError(f"need 1 - eta * lam > 0 (GD must not overshoot), got eta = {eta}, lam = {lam}")
-    gf = math.exp(-lam * t)
-    gd = math.exp(t / eta * math.log1p(-eta * lam))
+    gf = _exp(-lam * t)
+    gd = _exp(t / eta * math.log1p(-eta * lam))
+    if math.isinf(gf) or math.isinf(gd):  # both runs grow past the float range: so does their gap
+        return math.inf if theta0 else 0.0
     return abs(theta0) * abs(gf - gd)
 
 
@@ -200,7 +227,7 @@ def scalar_gap_estimate(m, theta0, eta, t) -> float:
     """
     m, theta0 = real("m", m), real("theta0", theta0)
     eta, t = real("eta", eta, positive=True), real("t", t, nonnegative=True)
-    return abs(theta0) * math.exp(m * t) * eta * m**2 * t / 2
+    return abs(theta0) * _exp(m * t) * eta * m**2 * t / 2 if theta0 and m and t else 0.0
 
 
 def step_for_accuracy(lam, theta0, t, eps) -> float:
@@ -237,10 +264,25 @@ def hessian_lower_bound(layers: Sequence[torch.Tensor], grad_phi: torch.Tensor) 
     r"""The book's bound :math:`\lambda_{\min}(\nabla^2 f) \ge -(N-1)\,\|\nabla\varphi\|_F\,\max_{i<j}
     \prod_{k\notin\{i,j\}}\|W_k\|_2` for :math:`f = \varphi(W_N\cdots W_1)`, :math:`\varphi` convex
     (``grad_phi`` is :math:`\nabla\varphi` at the end-to-end matrix; an empty product is 1; 0 for :math:`N = 1`)."""
-    if isinstance(layers, torch.Tensor) or not all(torch.is_tensor(W) and W.dim() == 2 for W in layers):
-        raise TypeError("layers must be a sequence of 2-D tensors W_1, ..., W_N")
+    if isinstance(layers, (torch.Tensor, str)) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a sequence of 2-D tensors W_1, ..., W_N, got {show(layers)}")
+    for k, W in enumerate(layers):
+        if not torch.is_tensor(W) or W.dim() != 2 or not W.is_floating_point():
+            raise TypeError(f"layers[{k}] must be a 2-D floating-point tensor, got {show(W)}")
+        if not torch.isfinite(W).all():
+            raise ValueError(f"layers[{k}] must be finite")
+        if k and W.shape[1] != layers[k - 1].shape[0]:
+            raise ValueError(
+                f"layers[{k}] of shape {tuple(W.shape)} cannot follow layers[{k - 1}] of shape "
+                f"{tuple(layers[k - 1].shape)} in the product W_N...W_1"
+            )
+    if len(layers) == 0:
+        raise ValueError("layers must hold at least one matrix W_1")
     if not torch.is_tensor(grad_phi) or grad_phi.dim() != 2:
-        raise TypeError(f"grad_phi must be a 2-D tensor (the gradient of phi at W_N...W_1), got {grad_phi!r}")
+        raise TypeError(f"grad_phi must be a 2-D tensor (the gradient of phi at W_N...W_1), got {show(grad_phi)}")
+    end = (layers[-1].shape[0], layers[0].shape[1])
+    if tuple(grad_phi.shape) != end or not torch.isfinite(grad_phi).all():
+        raise ValueError(f"grad_phi must be finite with the shape {end} of W_N...W_1, got {show(grad_phi)}")
     N = len(layers)
     if N < 2:
         return 0.0

@@ -17,11 +17,17 @@ come from one run. In floating point the :math:`q_j` lose orthogonality; here ev
 re-orthogonalized against all previous ones (twice, "full reorthogonalization"), which keeps the
 recurrence as in exact arithmetic at :math:`O(mn)` extra work per step. The run stops when the
 residual of each requested extreme Ritz value is at most ``tol`` :math:`\cdot \max|\vartheta|`.
+
+A small residual only proves that *some* eigenvalue is near :math:`\vartheta`, not that it is the
+extreme one: a start vector without components along the extreme eigenvectors (an eigenvector itself,
+say) would certify a wrong answer. So the start always carries a random component (a given ``v0`` is
+mixed with one of relative size :data:`START_NOISE`), and when the Krylov space becomes invariant
+(:math:`\beta_j \approx 0`, "breakdown") before the whole space is spanned, the recurrence continues from a
+fresh random vector orthogonal to it; only a breakdown from there counts as exact.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -29,6 +35,7 @@ import numpy as np
 import torch
 from scipy.linalg import eigh_tridiagonal
 
+from ._checks import choice, flag, integer, real, show
 from .measure import cumulative_trapezoid
 from .objective import as_objective
 
@@ -43,6 +50,8 @@ __all__ = [
 
 #: Up to this many parameters, :func:`extreme_eigenvalues` diagonalizes the dense Hessian by default.
 DENSE_LIMIT = 64
+#: Relative size of the random component mixed into a given start vector ``v0``.
+START_NOISE = 1e-2
 
 
 class ConvergenceError(RuntimeError):
@@ -101,19 +110,19 @@ def extreme_eigenvalues(
     obj = as_objective(obj)
     theta = obj.check_vector(theta)
     n = theta.numel()
-    if which not in ("both", "min", "max"):
-        raise ValueError(f"which must be 'both', 'min' or 'max', got {which!r}")
-    if on_failure not in ("raise", "warn"):
-        raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    choice("which", which, ("both", "min", "max"))
+    choice("on_failure", on_failure, ("raise", "warn"))
+    tol = real("tol", tol, positive=True)
+    seed = integer("seed", seed, minimum=0)
+    dense = flag("dense", dense, allow_none=True)
+    if n == 0:
+        raise ValueError("theta must have at least one entry: an empty Hessian has no eigenvalues")
     if dense or (dense is None and n <= DENSE_LIMIT):
         return _dense(obj, theta)
-    max_iter = min(n, 1000) if max_iter is None else max_iter
-    if not (isinstance(max_iter, int) and max_iter >= 1):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    start = _start_vector(v0, theta, seed)
-    result = _lanczos(obj.hvp_operator(theta), start, which, tol, min(max_iter, n))
+    max_iter = min(n, 1000) if max_iter is None else integer("max_iter", max_iter, minimum=1)
+    generator = torch.Generator().manual_seed(seed)
+    start = _start_vector(v0, theta, generator)
+    result = _lanczos(obj.hvp_operator(theta), start, which, tol, min(max_iter, n), generator)
     if not result.converged:
         message = (
             f"Lanczos did not converge in {result.iterations} steps: Ritz residuals "
@@ -128,7 +137,10 @@ def extreme_eigenvalues(
 
 def _dense(obj, theta: torch.Tensor) -> ExtremeEigenvalues:
     before = obj.n_hvp
-    values, vectors = torch.linalg.eigh(obj.hessian(theta))
+    H = obj.hessian(theta)
+    if not torch.isfinite(H).all():
+        raise ValueError(_NOT_FINITE)
+    values, vectors = torch.linalg.eigh(H)
     return ExtremeEigenvalues(
         lambda_min=float(values[0]),
         lambda_max=float(values[-1]),
@@ -141,15 +153,25 @@ def _dense(obj, theta: torch.Tensor) -> ExtremeEigenvalues:
     )
 
 
-def _start_vector(v0, theta: torch.Tensor, seed: int) -> torch.Tensor:
+_NOT_FINITE = (
+    "the Hessian of the objective at theta is not finite (NaN or inf): f is not twice differentiable there "
+    "(e.g. sqrt or abs at 0); evaluate the curvature at another point"
+)
+
+
+def _start_vector(v0, theta: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    noise = torch.randn(theta.numel(), generator=generator, dtype=theta.dtype).to(theta.device)
     if v0 is None:
-        generator = torch.Generator().manual_seed(seed)
-        return torch.randn(theta.numel(), generator=generator, dtype=theta.dtype).to(theta.device)
-    if not isinstance(v0, torch.Tensor) or v0.shape != theta.shape or not torch.isfinite(v0).all():
-        raise ValueError(f"v0 must be a finite tensor shaped like theta {tuple(theta.shape)}")
-    if float(torch.linalg.vector_norm(v0)) == 0.0:
+        return noise
+    if not isinstance(v0, torch.Tensor) or v0.is_complex():
+        raise TypeError(f"v0 must be a real torch.Tensor shaped like theta {tuple(theta.shape)}, got {show(v0)}")
+    if v0.shape != theta.shape or not torch.isfinite(v0).all():
+        raise ValueError(f"v0 must be a finite tensor shaped like theta {tuple(theta.shape)}, got {show(v0)}")
+    v0 = v0.detach().to(theta.dtype)
+    norm = float(torch.linalg.vector_norm(v0))
+    if norm == 0.0:
         raise ValueError("v0 must be non-zero")
-    return v0.to(theta.dtype)
+    return v0 / norm + START_NOISE * noise / torch.linalg.vector_norm(noise)
 
 
 def _extreme_ritz(alpha: list[float], beta: list[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +185,12 @@ def _extreme_ritz(alpha: list[float], beta: list[float]) -> tuple[np.ndarray, np
     return np.concatenate([low, high]), np.hstack([s_low, s_high])
 
 
-def _lanczos(hvp, start: torch.Tensor, which: str, tol: float, max_iter: int) -> ExtremeEigenvalues:
-    """Lanczos with full reorthogonalization; stops on the Ritz residuals of the extreme values."""
+def _lanczos(hvp, start, which: str, tol: float, max_iter: int, generator: torch.Generator) -> ExtremeEigenvalues:
+    """Lanczos with full reorthogonalization; stops on the Ritz residuals of the extreme values.
+
+    After a breakdown the recurrence restarts once in the orthogonal complement (a new block of
+    :math:`T`); the run then stops on the new block's own residuals, and each end is the more extreme of
+    the two blocks' (the first block's values are exact eigenvalues)."""
     n = start.numel()
     # rows q_1, q_2, ...; grows as needed
     basis = torch.empty(min(max_iter + 1, 64), n, dtype=start.dtype, device=start.device)
@@ -172,36 +198,59 @@ def _lanczos(hvp, start: torch.Tensor, which: str, tol: float, max_iter: int) ->
     alpha: list[float] = []
     beta: list[float] = []
     asked = {"both": [0, 1], "min": [0], "max": [1]}[which]
+    first, offset = None, 0  # the invariant first block's (values, Ritz vectors) after a breakdown
     for j in range(max_iter):
         Q = basis[: j + 1]
         w = hvp(Q[j])
+        if not torch.isfinite(w).all():
+            raise ValueError(_NOT_FINITE)
         alpha.append(float(Q[j] @ w))
         for _ in range(2):  # classical Gram-Schmidt, twice: orthogonal to working precision
-            w -= Q.T @ (Q @ w)
+            w = w - Q.T @ (Q @ w)
         beta.append(float(torch.linalg.vector_norm(w)))
-        values, vectors = _extreme_ritz(alpha, beta)
-        scale = max(abs(values[0]), abs(values[1]))
+        values, vectors = _extreme_ritz(alpha[offset:], beta[offset:])
+        scale = max(abs(values[0]), abs(values[1]), *([] if first is None else np.abs(first[0])))
         residuals = beta[j] * np.abs(vectors[-1])
-        # an invariant Krylov space (beta ~ 0), or the whole space (j + 1 = n), gives exact eigenvalues
-        exact = beta[j] <= 1e-14 * max(scale, np.finfo(float).tiny) or j + 1 == n
+        breakdown = beta[j] <= 1e-14 * max(scale, np.finfo(float).tiny)  # span(Q) is invariant
+        exact = breakdown or j + 1 == n
         done = exact or all(residuals[i] <= tol * scale for i in asked)
+        ritz = Q[offset:].T @ torch.as_tensor(vectors, dtype=Q.dtype, device=Q.device)
+        if breakdown and first is None and j + 1 < min(n, max_iter):
+            w = torch.randn(n, generator=generator, dtype=start.dtype).to(start.device)
+            for _ in range(2):
+                w = w - Q.T @ (Q @ w)
+            if float(torch.linalg.vector_norm(w)) > 1e-8:
+                first, offset, beta[j] = (values, ritz), j + 1, 0.0
+                basis = _store(basis, j + 1, w / torch.linalg.vector_norm(w))
+                continue
         if done or j + 1 == max_iter:
-            ritz = Q.T @ torch.as_tensor(vectors, dtype=Q.dtype)
+            res = [0.0, 0.0] if exact else [float(r) for r in residuals]
+            pairs = [[float(values[i]), ritz[:, i], res[i]] for i in (0, 1)]
+            if first is not None:  # the more extreme of the two blocks at each end
+                if first[0][0] < pairs[0][0]:
+                    pairs[0] = [float(first[0][0]), first[1][:, 0], 0.0]
+                if first[0][1] > pairs[1][0]:
+                    pairs[1] = [float(first[0][1]), first[1][:, 1], 0.0]
             return ExtremeEigenvalues(
-                lambda_min=float(values[0]),
-                lambda_max=float(values[1]),
-                residuals=(0.0, 0.0) if exact else (float(residuals[0]), float(residuals[1])),
+                lambda_min=pairs[0][0],
+                lambda_max=pairs[1][0],
+                residuals=(pairs[0][2], pairs[1][2]),
                 n_hvp=j + 1,
-                converged=done,
+                converged=bool(done),
                 method="lanczos",
                 iterations=j + 1,
-                vector_min=ritz[:, 0],
-                vector_max=ritz[:, 1],
+                vector_min=pairs[0][1],
+                vector_max=pairs[1][1],
             )
-        if j + 1 == len(basis):
-            basis = torch.cat([basis, torch.empty_like(basis)])
-        basis[j + 1] = w / beta[j]
+        basis = _store(basis, j + 1, w / beta[j])
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _store(basis: torch.Tensor, row: int, q: torch.Tensor) -> torch.Tensor:
+    if row == len(basis):
+        basis = torch.cat([basis, torch.empty_like(basis)])
+    basis[row] = q
+    return basis
 
 
 # -- along a trajectory ------------------------------------------------------------------------------
@@ -246,8 +295,16 @@ def curvature_along(
     :func:`extreme_eigenvalues`.
     """
     obj = as_objective(obj)
-    if not (isinstance(every, int) and every >= 1):
-        raise ValueError(f"every must be a positive integer, got {every!r}")
+    every = integer("every", every, minimum=1)
+    warm_start, seed = flag("warm_start", warm_start), integer("seed", seed, minimum=0)
+    thetas, times = getattr(trajectory, "thetas", None), getattr(trajectory, "times", None)
+    if not (torch.is_tensor(thetas) and torch.is_tensor(times)):
+        raise TypeError(f"trajectory must be a Trajectory (with tensors times and thetas), got {show(trajectory)}")
+    if times.dim() != 1 or thetas.dim() != 2 or len(times) != len(thetas) or len(times) == 0:
+        raise ValueError(
+            f"trajectory must hold n >= 1 times (n,) and parameter vectors (n, d), got times of shape "
+            f"{tuple(times.shape)} and thetas of shape {tuple(thetas.shape)}"
+        )
     last = len(trajectory.times) - 1
     picks = list(range(0, last + 1, every))
     picks += [] if picks[-1] == last else [last]

@@ -20,12 +20,12 @@ raises :class:`DivergenceError` with ``on_divergence="raise"``. It never returns
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from dataclasses import dataclass
 
 import torch
 
+from ._checks import choice, flag, integer, real, show, times
 from .objective import as_objective
 from .ode import IntegrationError, odeint
 
@@ -38,6 +38,9 @@ __all__ = [
     "DivergenceError",
     "DivergenceWarning",
 ]
+
+
+_UNDEFINED = "f is not differentiable there, e.g. sqrt or abs at 0, or a NaN gradient from torch.where"
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -78,6 +81,19 @@ class Trajectory:
     message: str = ""
     iterate_losses: torch.Tensor | None = None
 
+    def __post_init__(self):
+        choice("kind", self.kind, ("gf", "gd"))
+        for name, dim in (("times", 1), ("thetas", 2), ("losses", 1)):
+            value = getattr(self, name)
+            if not torch.is_tensor(value) or value.dim() != dim:
+                raise TypeError(f"Trajectory {name} must be a {dim}-D tensor, got {show(value)}")
+        n = len(self.times)
+        if len(self.thetas) != n or len(self.losses) != n:
+            raise ValueError(
+                f"Trajectory needs one parameter vector and one loss per time: {n} times, "
+                f"{len(self.thetas)} thetas, {len(self.losses)} losses"
+            )
+
     def __len__(self) -> int:
         return len(self.times)
 
@@ -97,24 +113,17 @@ def gd_time_grid(step: float, steps: int, record_every: int = 1) -> torch.Tensor
 
 
 def _recorded(steps: int, record_every: int) -> list[int]:
-    if not (isinstance(steps, int) and steps >= 0):
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if not (isinstance(record_every, int) and record_every >= 1):
-        raise ValueError(f"record_every must be a positive integer, got {record_every!r}")
+    steps, record_every = integer("steps", steps, minimum=0), integer("record_every", record_every, minimum=1)
     ks = list(range(0, steps + 1, record_every))
     return ks if ks[-1] == steps else [*ks, steps]
 
 
 def _check_step(step) -> float:
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step <= 0:
-        raise ValueError(f"step must be a positive finite number (the learning rate eta), got {step!r}")
-    return float(step)
+    return real("step", step, positive=True)
 
 
 def _check_mode(on_divergence: str) -> str:
-    if on_divergence not in ("warn", "raise"):
-        raise ValueError(f"on_divergence must be 'warn' or 'raise', got {on_divergence!r}")
-    return on_divergence
+    return choice("on_divergence", on_divergence, ("warn", "raise"))
 
 
 def _finish(trajectory: Trajectory, on_divergence: str) -> Trajectory:
@@ -157,15 +166,21 @@ def gradient_descent(
     obj = as_objective(obj)
     step = _check_step(step)
     wanted = set(_recorded(steps, record_every))
+    steps = integer("steps", steps, minimum=0)
     _check_mode(on_divergence)
+    flag("progress", progress, allow_none=True)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str (the progress bar's label), got {show(desc)}")
     theta = obj.check_vector(theta0, "theta0").clone()
     grads_before = obj.n_grad
     ks, thetas, losses = [], [], []
-    failure = None
+    failure = grad = None
     with _progress(steps, desc, progress) as bar:
         for k in range(steps + 1):
             if not torch.isfinite(theta).all():
                 failure = (k, "the parameters became non-finite")
+                if grad is not None and not torch.isfinite(grad).all():
+                    failure = (k, f"the gradient at iterate {k - 1} was not finite ({_UNDEFINED})")
                 break
             if k == steps:
                 value = obj._value(theta)
@@ -188,10 +203,9 @@ def gradient_descent(
     if failure is not None:
         k, why = failure
         trajectory.diverged, trajectory.diverged_step, trajectory.diverged_at = True, k, k * step
-        trajectory.message = (
-            f"gradient descent diverged: {why} at iterate k = {k} (t = k*step = {k * step:.6g}); "
-            f"step = {step:.6g} may exceed the stability limit 2/lambda_max"
-        )
+        trajectory.message = f"gradient descent diverged: {why} at iterate k = {k} (t = k*step = {k * step:.6g})"
+        if "gradient" not in why:
+            trajectory.message += f"; step = {step:.6g} may exceed the stability limit 2/lambda_max"
     return _finish(trajectory, on_divergence)
 
 
@@ -221,18 +235,27 @@ def gradient_flow(
     step: float | None = None,
     *,
     on_divergence: str = "warn",
+    max_steps: int = 100_000,
 ) -> Trajectory:
     r"""Solve :math:`\theta' = -\nabla f(\theta)` from ``theta0`` and record it at the times ``t_eval``.
 
     ``t_eval`` is strictly increasing and ``t_eval[0]`` is the initial time (use
-    :func:`gd_time_grid` to compare with a GD run). ``method``/``rtol``/``atol``/``step`` are passed
-    to :func:`gfteach.ode.odeint` (``step=None``: adaptive). ``n_grad`` of the result counts the
-    gradient evaluations, i.e. the ODE right-hand-side evaluations.
+    :func:`gd_time_grid` to compare with a GD run; a single time returns ``theta0``).
+    ``method``/``rtol``/``atol``/``step``/``max_steps`` are passed to :func:`gfteach.ode.odeint`
+    (``step=None``: adaptive). ``n_grad`` of the result counts the gradient evaluations, i.e. the ODE
+    right-hand-side evaluations. A flow that blows up, or whose gradient stops being finite, has
+    diverged (see the module); one that needs more than ``max_steps`` steps raises
+    :class:`~gfteach.ode.IntegrationError`, a stiff one (Hessian eigenvalues so large that the explicit
+    method's steps are limited by stability) :class:`~gfteach.ode.StiffnessError` naming the stable step.
     """
     obj = as_objective(obj)
     theta0 = obj.check_vector(theta0, "theta0")
-    times = _check_times(t_eval)
+    grid = times("t_eval", t_eval)
     _check_mode(on_divergence)
+    max_steps = integer("max_steps", max_steps, minimum=1)
+    loss0 = obj._value(theta0)
+    if not torch.isfinite(loss0):
+        raise ValueError("the loss at theta0 is not finite")
     grads_before = obj.n_grad
 
     def velocity(t: float, theta: torch.Tensor) -> torch.Tensor:
@@ -240,15 +263,18 @@ def gradient_flow(
 
     failure = None
     try:
-        solution = odeint(velocity, theta0, times, method, step=step, rtol=rtol, atol=atol)
+        solution = odeint(velocity, theta0, grid, method, step=step, rtol=rtol, atol=atol, max_steps=max_steps)
     except IntegrationError as error:
-        solution, failure = error.solution, (error.t, str(error))
-    losses = torch.stack([obj._value(theta) for theta in solution.y])
+        if error.reason not in ("nonfinite", "step_too_small"):
+            raise  # the step budget, stiffness: not a divergence
+        why = str(error).replace("fun returned", "the gradient was")
+        if error.reason == "nonfinite" and error.solution.nsteps == 0:
+            why = f"the gradient at theta0 is not finite ({_UNDEFINED})"
+        solution, failure = error.solution, (error.t, why)
+    losses = torch.stack([loss0, *(obj._value(theta) for theta in solution.y[1:])])
     bad = (~torch.isfinite(losses)).nonzero()
     if len(bad):
         first = int(bad[0])
-        if first == 0:
-            raise ValueError("the loss at theta0 is not finite")
         failure = failure or (float(solution.t[first]), "the loss became non-finite")
         solution.t, solution.y, losses = solution.t[:first], solution.y[:first], losses[:first]
     trajectory = Trajectory(
@@ -265,17 +291,6 @@ def gradient_flow(
     return _finish(trajectory, on_divergence)
 
 
-def _check_times(t_eval) -> torch.Tensor:
-    times = torch.as_tensor(t_eval, dtype=torch.float64).detach()
-    if times.dim() != 1 or times.numel() < 1:
-        raise ValueError(f"t_eval must be a non-empty 1-D sequence of times, got shape {tuple(times.shape)}")
-    if not torch.isfinite(times).all():
-        raise ValueError("t_eval must contain only finite times")
-    if times.numel() > 1 and not (times[1:] > times[:-1]).all():
-        raise ValueError("t_eval must be strictly increasing (sorted, without repeats); t_eval[0] is the start")
-    return times
-
-
 def distance(a: Trajectory, b: Trajectory, rtol: float = 1e-9) -> torch.Tensor:
     r""":math:`\|\theta_a(t) - \theta_b(t)\|_2` at every recorded time :math:`t` of ``a``.
 
@@ -283,6 +298,16 @@ def distance(a: Trajectory, b: Trajectory, rtol: float = 1e-9) -> torch.Tensor:
     Every time of ``a`` must be among ``b``'s (to within ``rtol * max(1, |t|)``); otherwise this
     raises, naming the first missing time: build ``b`` with ``t_eval=gd_time_grid(...)``.
     """
+    for name, run in (("a", a), ("b", b)):
+        if not isinstance(run, Trajectory):
+            raise TypeError(f"{name} must be a Trajectory, got {show(run)}")
+        if len(run) == 0:
+            raise ValueError(f"{name} must hold at least one recorded point, got an empty trajectory")
+    rtol = real("rtol", rtol, nonnegative=True)
+    if a.thetas.shape[1:] != b.thetas.shape[1:]:
+        raise ValueError(
+            f"a and b must have the same number of parameters, got {a.thetas.shape[1]} and {b.thetas.shape[1]}"
+        )
     index = torch.searchsorted(b.times, a.times).clamp(max=len(b.times) - 1)
     below = (index - 1).clamp(min=0)
     nearest = torch.where((b.times[below] - a.times).abs() < (b.times[index] - a.times).abs(), below, index)
@@ -293,4 +318,4 @@ def distance(a: Trajectory, b: Trajectory, rtol: float = 1e-9) -> torch.Tensor:
             f"time t = {t:.6g} of the first trajectory is not among the second's times; "
             "record the second at the same times (e.g. gradient_flow(..., t_eval=gd_time_grid(step, steps)))"
         )
-    return torch.linalg.vector_norm(a.thetas - b.thetas[nearest], dim=1)
+    return torch.linalg.vector_norm(a.thetas - b.thetas[nearest].to(a.thetas), dim=1)

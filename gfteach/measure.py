@@ -12,8 +12,10 @@ Inputs may be Python sequences, NumPy arrays or torch tensors; results are float
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+
+from ._checks import real, vector
+from ._checks import times as sample_times  # the argument is called times here
 
 __all__ = ["loglog_slope", "cumulative_trapezoid", "integral_at"]
 
@@ -21,17 +23,7 @@ _F64 = torch.float64
 
 
 def _vector(values, name: str) -> torch.Tensor:
-    if isinstance(values, (str, bytes)) or values is None:
-        raise TypeError(f"{name} must be a 1-D sequence of numbers, got {type(values).__name__}")
-    try:
-        out = torch.as_tensor(np.asarray(values, dtype=float) if not torch.is_tensor(values) else values)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a 1-D sequence of numbers, got {values!r}") from error
-    if out.dim() != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(out.shape)}")
-    if not (out.is_floating_point() or out.dtype in (torch.int32, torch.int64)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {out.dtype}")
-    return out.detach().to("cpu", _F64)
+    return vector(name, values, what="a 1-D sequence of real numbers")
 
 
 def loglog_slope(x, y) -> float:
@@ -56,13 +48,11 @@ def loglog_slope(x, y) -> float:
 
 
 def _curve(times, values) -> tuple[torch.Tensor, torch.Tensor]:
-    t, v = _vector(times, "times"), _vector(values, "values")
-    if t.shape != v.shape or t.numel() < 1:
-        raise ValueError(f"times and values must have the same non-zero length, got {t.numel()} and {v.numel()}")
-    if not torch.isfinite(t).all() or not torch.isfinite(v).all():
-        raise ValueError("times and values must be finite")
-    if t.numel() > 1 and not (t[1:] > t[:-1]).all():
-        raise ValueError("times must be strictly increasing")
+    t, v = sample_times("times", times), _vector(values, "values")
+    if t.shape != v.shape:
+        raise ValueError(f"times and values must have the same length, got {t.numel()} and {v.numel()}")
+    if not torch.isfinite(v).all():
+        raise ValueError(f"values must be finite, got {v.tolist()}")
     return t, v
 
 
@@ -83,10 +73,10 @@ def integral_at(times, values, at) -> torch.Tensor:
     first); ``at`` may be a number or a 1-D sequence.
     """
     t, v = _curve(times, values)
-    scalar = isinstance(at, (int, float)) and not isinstance(at, bool)
-    a = _vector([at] if scalar else at, "at")
+    scalar = not isinstance(at, (list, tuple)) and getattr(at, "ndim", 0) == 0
+    a = torch.tensor([real("at", at)], dtype=_F64) if scalar else _vector(at, "at")
     if not torch.isfinite(a).all():
-        raise ValueError("at must be finite")
+        raise ValueError(f"at must be finite, got {a.tolist()}")
     if t.numel() == 1:
         out = v[0] * (a - t[0])
     else:

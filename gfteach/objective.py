@@ -20,33 +20,32 @@ Derivatives come from reverse-mode autograd:
   can be reused for many products at the same :math:`\theta` (:meth:`~gfteach.objective.Objective.hvp_operator`), so
   each product costs one backward pass through the gradient's graph;
 * the dense Hessian column by column, :math:`\nabla^2 f\, e_j` as the forward-mode derivative of
-  :math:`\nabla f` in direction :math:`e_j`, vectorized over the identity. For a network, the
-  columns of one layer's parameters are only differentiated against that layer and the later ones
-  (earlier layers held fixed); the blocks below the diagonal then follow from symmetry.
+  :math:`\nabla f` in direction :math:`e_j`, vectorized over the identity (:mod:`gfteach.hessian`).
 
 :func:`as_objective` gives a plain callable :math:`f(\theta)` (a toy 2-D landscape, say) the same
 interface. Counters (``n_value``, ``n_grad``, ``n_hvp``) record the work done.
+
+What the user's code returns is checked at the first evaluation: the loss (or ``f(theta)``) must be a
+real scalar tensor *connected to* :math:`\theta`'s autograd graph (a value computed through NumPy,
+``.item()`` or ``torch.tensor(...)`` would have a silently zero gradient), and the model's outputs must
+match the targets' shape for ``"mse"`` (no broadcasting) and the class labels for ``"cross_entropy"``.
 """
 
 from __future__ import annotations
 
-import itertools
-import warnings
 from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-__all__ = ["Objective", "FunctionObjective", "as_objective", "LOSSES"]
+from ._checks import data, function, integer, model_outputs, name_of, named_or_callable, show
+from .hessian import HESSIAN_BLOCK, SMALL_HESSIAN, blocked_hessian, dense_hessian, hessian_rows
+
+__all__ = ["Objective", "FunctionObjective", "as_objective", "LOSSES", "HESSIAN_BLOCK", "SMALL_HESSIAN"]
 
 #: Losses by name; each averages over the samples it is given (PyTorch's default reduction).
 LOSSES: dict[str, Callable] = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
-
-#: Largest number of Hessian columns built in one vectorized pass (bounds the memory).
-HESSIAN_BLOCK = 1024
-#: Up to this many parameters the dense Hessian uses double backward (less fixed overhead than vmap).
-SMALL_HESSIAN = 64
 
 
 class _Differentiable:
@@ -54,9 +53,12 @@ class _Differentiable:
 
     dtype: torch.dtype = torch.float64
     n_params: int | None = None
+    #: how error messages name the user's code that computes a term
+    source: str = "the objective"
 
     def __init__(self):
         self.reset_counters()
+        self._verified = False
 
     def reset_counters(self):
         """Set the counters ``n_value``, ``n_grad`` and ``n_hvp`` back to zero."""
@@ -69,16 +71,52 @@ class _Differentiable:
         """Return ``theta`` detached after checking it is a finite 1-D tensor of the right dtype and length."""
         expected = "a flat 1-D parameter vector" + (f" of length {self.n_params}" if self.n_params else "")
         if not isinstance(theta, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor ({expected}), got {type(theta).__name__}")
-        if theta.dim() != 1:
-            raise ValueError(f"{name} must be {expected}, got shape {tuple(theta.shape)}")
+            raise TypeError(f"{name} must be a torch.Tensor ({expected}), got {show(theta)}")
         if theta.dtype != self.dtype:
             raise TypeError(f"{name} must have dtype {self.dtype} (the objective's), got {theta.dtype}")
+        if theta.dim() != 1:
+            raise ValueError(f"{name} must be {expected}, got shape {tuple(theta.shape)}")
         if self.n_params is not None and theta.numel() != self.n_params:
             raise ValueError(f"{name} must have length n_params = {self.n_params}, got {theta.numel()}")
         if not torch.isfinite(theta).all():
             raise ValueError(f"{name} must be finite; it contains NaN or inf")
         return theta.detach()
+
+    def _term(self, value) -> torch.Tensor:
+        """A term as a 0-d tensor, its type and shape checked until the first full check has passed."""
+        if not self._verified:
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{self.source} must return a scalar torch.Tensor, but returned {show(value)}")
+            if value.numel() != 1:
+                raise ValueError(
+                    f"{self.source} must return a scalar (0-d or one-element) tensor, but returned shape "
+                    f"{tuple(value.shape)}: reduce it to one number (a loss averages over samples and outputs)"
+                )
+            if not value.is_floating_point():
+                raise TypeError(f"{self.source} must return a real floating-point scalar, but returned {value.dtype}")
+        return value.reshape(())
+
+    def _grad(self, term: torch.Tensor, x: torch.Tensor, **kw) -> torch.Tensor:
+        r""":math:`\nabla_x` term; the first time, check that the term is connected to ``x``'s autograd graph."""
+        if self._verified:
+            return _grad_or_zero(term, x, **kw)
+        g = torch.autograd.grad(term, x, allow_unused=True, **kw)[0] if term.requires_grad else None
+        if g is None:
+            raise ValueError(
+                f"{self.source} is not connected to theta's autograd graph, so its gradient would silently be 0: "
+                "it was computed outside torch autograd (through NumPy, .item(), .detach() or torch.tensor(...)) "
+                "or does not use theta. Compute it from theta with torch operations (a constant objective: "
+                "0 * theta.sum())"
+            )
+        self._verified = True
+        return torch.zeros_like(x) if g._is_zerotensor() else g
+
+    @torch.enable_grad()  # derivatives are right inside a caller's torch.no_grad() too
+    def _verify_at(self, x: torch.Tensor):
+        """Run the first-call checks at ``x`` (not counted) unless they have passed already."""
+        if not self._verified:
+            x = x.detach().requires_grad_(True)
+            self._grad(next(iter(self._terms(x))), x)
 
     # -- values and gradients -------------------------------------------------------------------
     def value(self, theta: torch.Tensor) -> torch.Tensor:
@@ -98,6 +136,7 @@ class _Differentiable:
         with torch.no_grad():
             return sum(self._terms(theta)).detach()
 
+    @torch.enable_grad()
     def _value_and_grad(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unchecked: flows call this on stage points that may be non-finite."""
         self.n_grad += 1
@@ -105,10 +144,11 @@ class _Differentiable:
         value, grad = torch.zeros((), dtype=theta.dtype, device=theta.device), torch.zeros_like(theta)
         for term in self._terms(x):
             value += term.detach()
-            grad += _grad_or_zero(term, x)
+            grad += self._grad(term, x)
         return value, grad
 
     # -- second derivatives ---------------------------------------------------------------------
+    @torch.enable_grad()
     def hvp(self, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         r""":math:`\nabla^2 f(\theta)\,v` by double backward, chunk by chunk (one gradient graph at a time)."""
         x = self.check_vector(theta).requires_grad_(True)
@@ -117,7 +157,7 @@ class _Differentiable:
         self.n_hvp += 1
         out = torch.zeros_like(x)
         for term in self._terms(x):
-            g = _grad_or_zero(term, x, create_graph=True)
+            g = self._grad(term, x, create_graph=True)
             out += _grad_or_zero(g, x, v)
         return out
 
@@ -131,83 +171,45 @@ class _Differentiable:
         x = self.check_vector(theta).requires_grad_(True)
         g = self._graph_gradient(x)
 
+        @torch.enable_grad()
         def product(v: torch.Tensor) -> torch.Tensor:
             self.n_hvp += 1
-            if not g.requires_grad:
-                return torch.zeros_like(x)
-            return torch.autograd.grad(g, x, v, retain_graph=True)[0]
+            return _grad_or_zero(g, x, v, retain_graph=True)
 
         product.gradient = g.detach()
         return product
 
+    @torch.enable_grad()
     def hessian(self, theta: torch.Tensor, block: int = HESSIAN_BLOCK) -> torch.Tensor:
-        r"""Dense :math:`\nabla^2 f(\theta)` (``n x n``), for small models.
-
-        Column :math:`j` is :math:`\nabla^2 f\, e_j`, the forward-mode derivative of :math:`\nabla f` in
-        direction :math:`e_j` ("forward over reverse", the scheme of :func:`torch.func.hessian`), for
-        ``block`` columns at once with :func:`torch.func.vmap`. Tiny problems
-        (:math:`n \le` ``SMALL_HESSIAN``), and callables :mod:`torch.func` cannot transform, use
-        batched double backward on one reused gradient graph instead (less fixed cost). The result is
-        symmetrized, :math:`(H + H^\top)/2`, which changes it only at rounding level.
-        """
+        r"""Dense :math:`\nabla^2 f(\theta)` (``n x n``), for small models; see :mod:`gfteach.hessian`."""
         x = self.check_vector(theta)
+        block = integer("block", block, minimum=1)
+        self._verify_at(x)
         self.n_hvp += x.numel()
-        H = None
-        if x.numel() > SMALL_HESSIAN:
-            try:
-                H = self._forward_over_reverse(x, block)
-                self.n_grad += 1
-            except (RuntimeError, NotImplementedError):
-                pass
-        if H is None:
-            H = self._reverse_over_reverse(x, block)
-        return (H + H.T) / 2
+        H, vectorized = dense_hessian(self._forward_over_reverse, self._graph_gradient, x, block)
+        self.n_grad += vectorized
+        return H
 
     def _forward_over_reverse(self, x: torch.Tensor, block: int) -> torch.Tensor:
-        return _hessian_rows(self._total, x, x.numel(), block)
+        return hessian_rows(self._total, x, x.numel(), block)
 
     def _total(self, theta: torch.Tensor) -> torch.Tensor:
         return sum(self._terms(theta))
 
-    def _reverse_over_reverse(self, x: torch.Tensor, block: int) -> torch.Tensor:
-        r"""Rows :math:`\nabla_\theta\langle\nabla f, e_i\rangle` by batched backward on one gradient graph."""
-        x = x.detach().requires_grad_(True)
-        g = self._graph_gradient(x)
-        n = x.numel()
-        H = torch.zeros(n, n, dtype=x.dtype, device=x.device)
-        if g.requires_grad:
-            eye = torch.eye(n, dtype=x.dtype, device=x.device)
-            for start in range(0, n, block):
-                rows = eye[start : start + block]
-                H[start : start + block] = torch.autograd.grad(g, x, rows, retain_graph=True, is_grads_batched=True)[0]
-        return H
-
+    @torch.enable_grad()
     def _graph_gradient(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`\nabla f` with its graph (``create_graph=True``), summed over the chunks."""
         self.n_grad += 1
-        terms = [_grad_or_zero(term, x, create_graph=True) for term in self._terms(x)]
+        terms = [self._grad(term, x, create_graph=True) for term in self._terms(x)]
         return terms[0] if len(terms) == 1 else torch.stack(terms).sum(0)
 
 
-def _hessian_rows(f: Callable, x: torch.Tensor, rows: int, block: int) -> torch.Tensor:
-    r"""The first ``rows`` rows of :math:`\nabla^2 f(x)`, as ``jvp`` of ``jacrev(f)`` vmapped over :math:`e_j`."""
-    gradient = torch.func.jacrev(f)
-
-    def column(direction: torch.Tensor) -> torch.Tensor:
-        return torch.func.jvp(gradient, (x,), (direction,))[1]
-
-    directions = torch.eye(rows, x.numel(), dtype=x.dtype, device=x.device)
-    with warnings.catch_warnings():  # torch's first jvp registers decompositions with deprecated jit.script
-        warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
-        return torch.func.vmap(column, chunk_size=min(block, rows))(directions)
-
-
 def _grad_or_zero(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor | None = None, **kw) -> torch.Tensor:
-    """``autograd.grad(out, x, v)``, or zeros when ``out`` does not depend on ``x``."""
+    """``autograd.grad(out, x, v)``, or zeros when ``out`` does not depend on ``x`` (never a ZeroTensor)."""
     if not out.requires_grad:
         return torch.zeros_like(x)
     (g,) = torch.autograd.grad(out, x, v, allow_unused=True, **kw)
-    return torch.zeros_like(x) if g is None else g
+    return torch.zeros_like(x) if g is None or g._is_zerotensor() else g
 
 
 class Objective(_Differentiable):
@@ -215,10 +217,12 @@ class Objective(_Differentiable):
 
     :param model: a :class:`torch.nn.Module`; its parameters (in ``named_parameters()`` order) define the
         layout of :math:`\theta`. All must share one floating dtype (float64 recommended).
-    :param inputs: tensor of :math:`N` samples (first dimension :math:`N`).
-    :param targets: tensor of their :math:`N` targets.
+    :param inputs: tensor of :math:`N` finite samples (first dimension :math:`N`; a floating dtype must be
+        the parameters').
+    :param targets: tensor of their :math:`N` targets: shaped like the model's outputs for ``"mse"``,
+        class indices (int64) or class probabilities for ``"cross_entropy"``.
     :param loss: ``"mse"``, ``"cross_entropy"`` or a callable ``loss(outputs, targets)`` that *averages*
-        over the samples it is given (so chunked evaluation is exact).
+        over the samples it is given (so chunked evaluation is exact) and returns a scalar.
     :param chunk_size: process at most this many samples at a time (``None``: the whole batch at once).
     """
 
@@ -233,7 +237,7 @@ class Objective(_Differentiable):
     ):
         super().__init__()
         if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            raise TypeError(f"model must be a torch.nn.Module, got {show(model)}")
         self.model = model
         named = list(model.named_parameters())
         if not named:
@@ -246,12 +250,13 @@ class Objective(_Differentiable):
         self.shapes = [p.shape for _, p in named]
         self.numels = [p.numel() for _, p in named]
         self.n_params = sum(self.numels)
-        self.inputs, self.targets = _check_data(inputs, targets)
+        self.inputs, self.targets = data(inputs, targets, named[0][1])
         self.n_samples = self.inputs.shape[0]
-        self.loss = _check_loss(loss)
-        if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
-            raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-        self.chunk_size = chunk_size
+        self.loss = named_or_callable("loss", loss, LOSSES)
+        self.loss_name = loss if isinstance(loss, str) else None
+        self.source = f"the loss {loss!r}" if isinstance(loss, str) else f"loss(outputs, targets) ({name_of(loss)})"
+        self.chunk_size = None if chunk_size is None else integer("chunk_size", chunk_size, minimum=1)
+        self._outputs_checked = False
 
     def theta0(self) -> torch.Tensor:
         """The module's current parameters as a flat vector (a copy)."""
@@ -259,9 +264,11 @@ class Objective(_Differentiable):
 
     def flatten(self, tensors) -> torch.Tensor:
         """Concatenate tensors shaped like the parameters (a dict by name, or a sequence in order)."""
-        items = [tensors[name] for name in self.names] if isinstance(tensors, dict) else list(tensors)
-        if [tuple(t.shape) for t in items] != [tuple(s) for s in self.shapes]:
-            raise ValueError(f"expected tensors of shapes {[tuple(s) for s in self.shapes]}")
+        expected = [tuple(s) for s in self.shapes]
+        items = [tensors.get(name) for name in self.names] if isinstance(tensors, dict) else list(tensors)
+        if [tuple(t.shape) if isinstance(t, torch.Tensor) else None for t in items] != expected:
+            got = [show(t) for t in items]
+            raise ValueError(f"tensors must be tensors of shapes {expected} (by name or in order), got {got}")
         return torch.cat([t.detach().reshape(-1).to(self.dtype) for t in items])
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -282,101 +289,57 @@ class Objective(_Differentiable):
 
     def _terms_of(self, params: dict[str, torch.Tensor]) -> Iterator[torch.Tensor]:
         N, size = self.n_samples, self.chunk_size
-        if size is None or size >= N:
-            yield self.loss(functional_call(self.model, params, (self.inputs,)), self.targets)
-            return
+        size = N if size is None else min(size, N)
         for start in range(0, N, size):
             x, y = self.inputs[start : start + size], self.targets[start : start + size]
-            yield self.loss(functional_call(self.model, params, (x,)), y) * (x.shape[0] / N)
+            if self._outputs_checked:
+                outputs = functional_call(self.model, params, (x,))
+            else:
+                outputs = self._first_outputs(params, x, y)
+            term = self._term(self.loss(outputs, y))
+            yield term if size == N else term * (x.shape[0] / N)
+
+    def _first_outputs(self, params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        try:
+            outputs = functional_call(self.model, params, (x,))
+        except RuntimeError as error:
+            raise ValueError(f"model(inputs) failed on inputs of shape {tuple(x.shape)}: {error}") from error
+        if not isinstance(outputs, torch.Tensor):
+            raise TypeError(f"model(inputs) must return a tensor of outputs, got {show(outputs)}")
+        model_outputs(self.loss_name, outputs, y)
+        self._outputs_checked = True
+        return outputs
 
     def _forward_over_reverse(self, x: torch.Tensor, block: int) -> torch.Tensor:
-        r"""Dense Hessian block row by block row, exploiting symmetry.
-
-        With the parameters grouped by module, :math:`\theta = (\theta_1, \dots, \theta_G)` in
-        ``named_parameters()`` order, block row :math:`g` is :math:`\nabla^2_{\theta_g,\,\theta_{\ge g}} f`:
-        the Hessian of :math:`\theta_{\ge g} \mapsto f(\theta_{<g}, \theta_{\ge g})` with the earlier groups
-        held *constant*, so (in a feed-forward network) their forward tangents and their share of the
-        backward pass are never computed. The blocks below the diagonal are the transposes. On the MLPs
-        of ``python -m benchmarks.curvature`` this takes about half the time of :func:`torch.func.hessian`.
-        """
-        H = torch.empty(x.numel(), x.numel(), dtype=x.dtype, device=x.device)
-        offsets = [0, *itertools.accumulate(self.numels)]
-        params = self.unflatten(x)
-        for first, last in self._groups():
-            start, stop = offsets[first], offsets[last]
-            held = {name: params[name] for name in self.names[:first]}
-            names, shapes, numels = self.names[first:], self.shapes[first:], self.numels[first:]
-
-            def tail_loss(tail: torch.Tensor, held=held, names=names, shapes=shapes, numels=numels):
-                views = (c.view(shape) for c, shape in zip(tail.split(numels), shapes))
-                return sum(self._terms_of(held | dict(zip(names, views))))
-
-            rows = _hessian_rows(tail_loss, x[start:], stop - start, block)
-            H[start:stop, start:] = rows
-            H[stop:, start:stop] = rows[:, stop - start :].T
-        return H
-
-    def _groups(self) -> list[tuple[int, int]]:
-        """Index ranges ``[first, last)`` of consecutive parameters of one module; groups smaller than
-        :math:`n/8` join the previous one (a separate pass would cost more than it saves)."""
-        groups: list[list[int]] = []
-        for i, name in enumerate(self.names):
-            if groups and self.names[groups[-1][0]].rpartition(".")[0] == name.rpartition(".")[0]:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
-        merged: list[list[int]] = []
-        for group in groups:
-            if merged and sum(self.numels[i] for i in group) < self.n_params / 8:
-                merged[-1].extend(group)
-            else:
-                merged.append(group)
-        return [(group[0], group[-1] + 1) for group in merged]
+        """Dense Hessian block row by block row, exploiting symmetry (:func:`gfteach.hessian.blocked_hessian`)."""
+        return blocked_hessian(lambda p: sum(self._terms_of(p)), self.names, self.shapes, self.numels, x, block)
 
 
 class FunctionObjective(_Differentiable):
-    """A plain callable ``f(theta) -> scalar tensor`` with the :class:`Objective` interface."""
+    """A plain callable ``f(theta) -> scalar tensor`` with the :class:`Objective` interface.
+
+    ``f`` must compute its value from ``theta`` with torch operations (checked at the first gradient)."""
 
     def __init__(
         self, f: Callable[[torch.Tensor], torch.Tensor], n_params: int | None = None, dtype: torch.dtype = torch.float64
     ):
         super().__init__()
-        if not callable(f):
-            raise TypeError(f"f must be callable, got {type(f).__name__}")
-        if n_params is not None and not (isinstance(n_params, int) and n_params > 0):
-            raise ValueError(f"n_params must be a positive integer or None, got {n_params!r}")
+        function("f", f)
+        if n_params is not None:
+            n_params = integer("n_params", n_params, minimum=1)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating torch.dtype (torch.float64 recommended), got {show(dtype)}")
         self.f, self.n_params, self.dtype = f, n_params, dtype
+        self.source = f"f(theta) ({name_of(f)})"
 
     def _terms(self, theta: torch.Tensor) -> Iterator[torch.Tensor]:
-        value = self.f(theta)
-        if not isinstance(value, torch.Tensor) or value.numel() != 1:
-            raise TypeError("f(theta) must return a scalar torch.Tensor")
-        yield value.reshape(())
+        yield self._term(self.f(theta))
 
 
 def as_objective(f, n_params: int | None = None, dtype: torch.dtype = torch.float64) -> _Differentiable:
     """Return ``f`` if it is already an objective, else wrap the callable ``f(theta)`` in :class:`FunctionObjective`."""
     if isinstance(f, _Differentiable):
         return f
+    if not callable(f):
+        raise TypeError(f"the objective must be an Objective or a callable f(theta), got {show(f)}")
     return FunctionObjective(f, n_params, dtype)
-
-
-def _check_data(inputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
-    for name, t in (("inputs", inputs), ("targets", targets)):
-        if not isinstance(t, torch.Tensor) or t.dim() < 1 or t.shape[0] < 1:
-            raise ValueError(f"{name} must be a tensor with at least one sample along dimension 0")
-    if inputs.shape[0] != targets.shape[0]:
-        raise ValueError(
-            f"inputs and targets must have the same number of samples, got {inputs.shape[0]} and {targets.shape[0]}"
-        )
-    return inputs, targets
-
-
-def _check_loss(loss) -> Callable:
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable, got {loss!r}")
-        return LOSSES[loss]
-    if not callable(loss):
-        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
-    return loss

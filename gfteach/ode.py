@@ -12,6 +12,12 @@ One entry point, :func:`odeint`, for every method in :data:`gfteach.butcher.METH
   \le 1`, and the next step is :math:`h \cdot \min(10, \max(0.2, 0.9\,\mathrm{err}^{-1/(q+1)}))`
   with :math:`q` the embedded order. Output at the requested times comes from the method's dense
   output, so asking for many times costs no extra function evaluations.
+
+The run cannot hang: NaN/inf in the derivative or the step-size logic ends it with
+:class:`IntegrationError` (saying where and why), so does the step budget ``max_steps``; and a *stiff*
+problem (the step pinned at the stability limit :math:`h|\lambda| \approx` the method's real stability
+limit, detected as Hairer & Wanner do) ends at once with :class:`StiffnessError` when the
+stability-limited steps it still needs exceed that budget. ``F`` is checked at its first call.
 """
 
 from __future__ import annotations
@@ -22,24 +28,40 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ._checks import function, integer, real, returned, state, times
 from .butcher import Tableau, get_method
 
-__all__ = ["odeint", "ODESolution", "IntegrationError"]
+__all__ = ["odeint", "ODESolution", "IntegrationError", "StiffnessError"]
 
 SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
+#: Stiffness test of Hairer & Wanner (dopri5.f): a step is *stability-limited* when the estimate of
+#: :math:`h|\lambda|` exceeds this fraction of the method's real stability limit; after ``STIFF_COUNT`` such
+#: steps (with fewer than ``NONSTIFF_RESET`` others in a row) the problem counts as stiff.
+STIFF_FRACTION, STIFF_COUNT, NONSTIFF_RESET = 0.9, 15, 6
 
 
 class IntegrationError(RuntimeError):
-    """The solver could not continue: the solution became non-finite, or steps became too small.
+    """The solver could not continue: the solution or the derivative became non-finite, the steps became
+    too small, or the step budget ran out.
 
-    ``t`` is the time reached and ``solution`` the output computed up to then (an
-    :class:`ODESolution` holding the requested times ``<= t``).
+    ``t`` is the time reached, ``solution`` the output computed up to then (an :class:`ODESolution`
+    holding the requested times ``<= t``) and ``reason`` one of ``"nonfinite"``, ``"step_too_small"``,
+    ``"max_steps"`` or ``"stiff"``.
     """
 
-    def __init__(self, message: str, t: float, solution: ODESolution):
+    def __init__(self, message: str, t: float, solution: ODESolution, reason: str = ""):
         super().__init__(message)
-        self.t = t
-        self.solution = solution
+        self.t, self.solution, self.reason = t, solution, reason
+
+
+class StiffnessError(IntegrationError):
+    r"""The problem is stiff: the step is limited by stability, not accuracy, and the steps still needed
+    exceed the budget. ``lam`` estimates :math:`|\lambda|` (the Jacobian's stiff eigenvalue), ``stable_step``
+    the largest stable step and ``steps_needed`` the steps left to reach the last time."""
+
+    def __init__(self, message, t, solution, lam: float, stable_step: float, steps_needed: float):
+        super().__init__(message, t, solution, "stiff")
+        self.lam, self.stable_step, self.steps_needed = lam, stable_step, steps_needed
 
 
 @dataclass
@@ -61,27 +83,6 @@ class ODESolution:
     step_sizes: list[float] = field(default_factory=list)
 
 
-def _as_times(t) -> torch.Tensor:
-    if isinstance(t, torch.Tensor):
-        t = t.detach().cpu()
-    times = torch.as_tensor(t, dtype=torch.float64).reshape(-1)
-    if times.numel() < 1 or not torch.isfinite(times).all():
-        raise ValueError(f"t must be a non-empty sequence of finite times, got {t!r}")
-    if times.numel() > 1 and not (times[1:] > times[:-1]).all():
-        raise ValueError("t must be strictly increasing (t[0] is the initial time)")
-    return times
-
-
-def _check_y0(y0) -> torch.Tensor:
-    if not isinstance(y0, torch.Tensor):
-        raise TypeError(f"y0 must be a torch.Tensor, got {type(y0).__name__}")
-    if not y0.is_floating_point():
-        raise TypeError(f"y0 must have a floating dtype (float64 recommended), got {y0.dtype}")
-    if not torch.isfinite(y0).all():
-        raise ValueError("y0 must be finite; it contains NaN or inf")
-    return y0.detach()
-
-
 def odeint(
     fun: Callable[[float, torch.Tensor], torch.Tensor],
     y0: torch.Tensor,
@@ -96,48 +97,66 @@ def odeint(
 ) -> ODESolution:
     """Solve :math:`y' = F(t, y)` from ``y(t[0]) = y0`` and return the solution at every time in ``t``.
 
-    :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns the same shape.
-    :param y0: initial state, a floating-point tensor of any shape.
-    :param t: strictly increasing output times; ``t[0]`` is the initial time.
+    :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns a tensor of
+        the same shape and dtype (checked at the first call: no broadcasting, finite values).
+    :param y0: initial state, a finite floating-point tensor of any shape (an empty one gives an empty solution).
+    :param t: strictly increasing output times; ``t[0]`` is the initial time (``t = [t0]`` returns ``y0``).
     :param method: a name from :data:`gfteach.butcher.METHODS` (``euler``, ``heun``, ``midpoint``,
         ``rk4``, ``bs23``, ``dopri5``) or a :class:`~gfteach.butcher.Tableau`.
     :param step: fixed step size :math:`h > 0`; ``None`` selects adaptive stepping (embedded pairs only).
-    :param rtol: relative tolerance of the adaptive controller (> 0).
+    :param rtol: relative tolerance of the adaptive controller (at least the machine epsilon of ``y0``'s dtype).
     :param atol: absolute tolerance of the adaptive controller (> 0).
     :param first_step: initial step of the adaptive controller (default: Hairer's automatic choice).
-    :param max_steps: give up (``IntegrationError``) after this many steps.
+    :param max_steps: the step budget. Beyond it, or as soon as a stiff problem is seen to need more
+        stability-limited steps than are left, :class:`IntegrationError` (:class:`StiffnessError`).
     """
+    function("fun", fun)
+    y0 = state("y0", y0)
+    grid = times("t", t)
     tab = get_method(method)
-    y0 = _check_y0(y0)
-    times = _as_times(t)
-    if not (isinstance(max_steps, int) and max_steps > 0):
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    shape = y0.shape
-
-    def rhs(tt: float, y: torch.Tensor) -> torch.Tensor:
-        return fun(tt, y.view(shape)).reshape(-1)
-
-    if y0.dim() == 1:
-        rhs = fun  # noqa: F811  (the common case needs no reshaping: views cost microseconds per call)
-
-    run = _Run(rhs, y0.reshape(-1).clone(), times, tab, max_steps, shape)
+    max_steps = integer("max_steps", max_steps, minimum=1)
     if step is not None:
-        if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
-            raise ValueError(f"step must be a positive finite number, got {step!r}")
-        run.fixed(float(step))
+        step = real("step", step, positive=True)
     else:
         if not tab.adaptive:
             raise ValueError(
                 f"method {tab.name!r} has no embedded error estimate, so it cannot choose its own steps: "
                 "pass step=h, or use an adaptive method ('bs23', 'dopri5')"
             )
-        for name, tol in (("rtol", rtol), ("atol", atol)):
-            if not (math.isfinite(tol) and tol > 0):
-                raise ValueError(f"{name} must be a positive finite number, got {tol!r}")
-        if first_step is not None and not (math.isfinite(first_step) and first_step > 0):
-            raise ValueError(f"first_step must be a positive finite number, got {first_step!r}")
-        run.adaptive(rtol, atol, first_step)
+        rtol, atol = real("rtol", rtol, positive=True), real("atol", atol, positive=True)
+        eps = torch.finfo(y0.dtype).eps
+        if rtol < eps:
+            raise ValueError(
+                f"rtol = {rtol:.3g} is below the resolution of y0's dtype {y0.dtype} (machine epsilon {eps:.3g}), "
+                f"so no step can meet it: use a larger rtol (e.g. {100 * eps:.3g}) or a float64 state"
+            )
+        first_step = None if first_step is None else real("first_step", first_step, positive=True)
+    shape, t0 = y0.shape, float(grid[0])
+    if grid.numel() == 1 or y0.numel() == 0:  # nothing to integrate: y(t) = y0 at every requested time
+        out = y0.clone().expand(grid.numel(), *shape).clone()
+        return ODESolution(t=grid.clone(), y=out, method=tab.name)
+    f0 = returned("fun(t0, y0)", fun(t0, y0.clone()), y0, finite=False)
+    run = _Run(_flat(fun, shape), y0.reshape(-1).clone(), grid, tab, max_steps, shape)
+    run.nfev = 1  # the call above
+    if not torch.isfinite(f0).all():
+        run.fail("fun(t0, y0) returned non-finite values at the (finite) initial state: the derivative is "
+                 "undefined there (e.g. sqrt or log at 0, or a NaN gradient)", "nonfinite")  # fmt: skip
+    f0 = f0.detach().reshape(-1)
+    if step is not None:
+        run.fixed(step, f0)
+    else:
+        run.adaptive(rtol, atol, first_step, f0)
     return run.solution()
+
+
+def _flat(fun, shape: torch.Size):
+    if len(shape) == 1:
+        return fun  # the common case needs no reshaping: views cost microseconds per call
+
+    def rhs(tt: float, y: torch.Tensor) -> torch.Tensor:
+        return fun(tt, y.view(shape)).reshape(-1)
+
+    return rhs
 
 
 def _rms(x: torch.Tensor) -> float:
@@ -165,6 +184,11 @@ class _Run:
         self.nfev = self.nsteps = self.nrejected = 0
         self.step_times: list[float] = []
         self.step_sizes: list[float] = []
+        weights = tab.stiffness_weights or (None, None)
+        self.stiff_u, self.stiff_v = (None if w is None else torch.as_tensor(w, **dt) for w in weights)
+        self.noise = 1e3 * torch.finfo(y.dtype).eps * (0.0 if weights[0] is None else float(abs(weights[0]).sum()))
+        self.n_stiff = self.n_nonstiff = 0
+        self.lam = 0.0
 
     def f(self, t: float, y: torch.Tensor) -> torch.Tensor:
         self.nfev += 1
@@ -178,11 +202,23 @@ class _Run:
         # y.add(., alpha=h) is the very operation torch.optim.SGD applies, so Euler on -grad == GD.
         return y.add(torch.mv(upto[s], self.b), alpha=h)
 
-    def fail(self, why: str):
-        raise IntegrationError(f"{why} at t = {self.t:.6g} (step {self.nsteps})", self.t, self.solution())
+    def fail(self, why: str, reason: str):
+        message = f"{why} at t = {self.t:.6g} (step {self.nsteps})"
+        raise IntegrationError(message, self.t, self.solution(), reason)
 
-    def fixed(self, h: float):
+    def nonfinite(self, stages: int) -> str:
+        """Why a step produced NaN/inf: ``fun`` itself at a finite, moderate state, or an overflow."""
+        size = float(self.y.abs().max())
+        if not torch.isfinite(self.K[:stages]).all() and size < 1e100:
+            return (f"fun returned non-finite values near a finite state (max |y| = {size:.3g}): the derivative "
+                    "is undefined there (e.g. sqrt or log at 0, or a NaN gradient)")  # fmt: skip
+        return "the solution became non-finite (the step may be beyond the stability limit)"
+
+    def fixed(self, h: float, f0: torch.Tensor):
         t0, times = self.t, self.times
+        needed = float((times[-1] - t0) / h)
+        if needed > self.max_steps + 0.5:
+            raise ValueError(f"step = {h:.6g} needs {needed:.6g} steps, more than max_steps = {self.max_steps}")
         n_at = torch.round((times - t0) / h).to(torch.int64).tolist()
         for i, (n, tt) in enumerate(zip(n_at, times.tolist())):
             if abs(t0 + n * h - tt) > 1e-9 * max(1.0, abs(tt), abs(h)):
@@ -190,15 +226,13 @@ class _Run:
                     f"t[{i}] = {tt:.6g} is not on the fixed-step grid t[0] + n*step (step = {h:.6g}); "
                     "choose output times that are multiples of step from t[0], or use an adaptive method"
                 )
-        if n_at[-1] > self.max_steps:
-            raise ValueError(f"step = {h:.6g} needs {n_at[-1]} steps, more than max_steps = {self.max_steps}")
         wanted = iter(n_at[1:])
         target = next(wanted, None)
         for n in range(1, n_at[-1] + 1):
-            self.K_rows[0].copy_(self.f(self.t, self.y))
+            self.K_rows[0].copy_(f0 if n == 1 else self.f(self.t, self.y))
             y_new = self.stages(h)
             if not math.isfinite(float(y_new.sum())):  # one reduction: NaN and inf propagate into the sum
-                self.fail("the solution became non-finite (the step may be beyond the stability limit)")
+                self.fail(self.nonfinite(self.tab.stages), "nonfinite")
             self.y, self.t = y_new, t0 + n * h
             self.nsteps += 1
             while target == n:
@@ -213,23 +247,29 @@ class _Run:
         h0 = min(h0, float(self.times[-1]) - self.t)
         f1 = self.f(self.t + h0, self.y + h0 * f0)
         d2 = _rms((f1 - f0) / scale) / h0
+        if not math.isfinite(d2):  # F is not finite a step away: start small, the controller adapts
+            return h0
         q = self.tab.error_order
         h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else (0.01 / max(d1, d2)) ** (1 / (q + 1))
         return min(100 * h0, h1)
 
-    def adaptive(self, rtol: float, atol: float, first_step: float | None):
+    def adaptive(self, rtol: float, atol: float, first_step: float | None, f0: torch.Tensor):
         K, s, t_end, rows, e = self.K, self.tab.stages, float(self.times[-1]), self.K_rows, self.e
-        rows[0].copy_(self.f(self.t, self.y))
+        rows[0].copy_(f0)
         h = first_step if first_step is not None else self.initial_step(rtol, atol, rows[0])
         exponent = -1.0 / (self.tab.error_order + 1)
         next_out, out_times = 1, self.times.tolist()
         while self.t < t_end:
             if self.nsteps >= self.max_steps:
-                self.fail(f"max_steps = {self.max_steps} reached")
-            rejected = False
+                self.fail(
+                    f"max_steps = {self.max_steps} reached before t = {t_end:.6g}{self.stiff_note()}", "max_steps"
+                )
+            rejected, finite = False, True
             while True:
-                if h < 10 * (math.nextafter(self.t, math.inf) - self.t):
-                    self.fail("the step size became too small (the solution may be blowing up)")
+                if not h >= 10 * (math.nextafter(self.t, math.inf) - self.t):  # also catches a NaN step
+                    why = f"h = {h:.3g}, at the resolution of t; the solution may be blowing up" if finite else ""
+                    self.fail(f"the step size became too small: {why or self.nonfinite(s + 1)}",
+                              "step_too_small" if finite else "nonfinite")  # fmt: skip
                 h = min(h, t_end - self.t)
                 y_new = self.stages(h)
                 rows[s].copy_(self.f(self.t + h, y_new))
@@ -237,8 +277,8 @@ class _Run:
                 err = h * _rms(torch.mv(K.T, e).div_(scale))
                 if err <= 1.0:
                     break
-                factor = MIN_FACTOR if not math.isfinite(err) else max(MIN_FACTOR, SAFETY * err**exponent)
-                h *= factor
+                finite = math.isfinite(err)
+                h *= MIN_FACTOR if not finite else max(MIN_FACTOR, SAFETY * err**exponent)
                 rejected = True
                 self.nrejected += 1
             t_new = self.t + h
@@ -258,9 +298,43 @@ class _Run:
             self.step_sizes.append(h)
             self.nsteps += 1
             self.y, self.t = y_new, t_new
+            self.stiffness(h, t_end)
             rows[0].copy_(rows[s])  # first same as last
             factor = MAX_FACTOR if err == 0 else min(MAX_FACTOR, SAFETY * err**exponent)
             h *= min(1.0, factor) if rejected else factor
+
+    def stiffness(self, h: float, t_end: float):
+        r"""Hairer & Wanner's test (*Solving ODEs II*, §IV.2): :math:`h|\lambda|` estimated from the step's
+        stages (:attr:`~gfteach.butcher.Tableau.stiffness_weights`); stop when stiffness makes the budget hopeless."""
+        limit = self.tab.stability_limit
+        if self.stiff_u is None or not math.isfinite(limit):
+            return
+        num, den = (float(torch.linalg.vector_norm(torch.mv(self.K.T, w))) for w in (self.stiff_u, self.stiff_v))
+        if not (den > 0.0 and num > self.noise * float(torch.linalg.vector_norm(self.K_rows[0]))):
+            return  # rounding, not stiffness
+        rho = num / den
+        if not rho > STIFF_FRACTION * limit:
+            self.n_nonstiff += 1
+            if self.n_nonstiff >= NONSTIFF_RESET:
+                self.n_stiff = 0
+            return
+        self.n_stiff, self.n_nonstiff, self.lam = self.n_stiff + 1, 0, rho / h
+        stable = limit / self.lam
+        needed = (t_end - self.t) / stable
+        if self.n_stiff >= STIFF_COUNT and self.nsteps + needed > self.max_steps:
+            message = (
+                f"the problem is stiff at t = {self.t:.6g}: the step is limited by stability, not accuracy. "
+                f"The Jacobian has an eigenvalue of size |lambda| ~ {self.lam:.3g} (for a gradient flow, a Hessian "
+                f"eigenvalue), so {self.tab.name} is stable only for steps h < {limit:.3g}/|lambda| ~ {stable:.3g}, "
+                f"and reaching t = {t_end:.6g} would take about {needed:.3g} more steps, beyond "
+                f"max_steps = {self.max_steps}. Use an implicit (stiff) method, a smaller final time, or a "
+                "larger max_steps"
+            )
+            raise StiffnessError(message, self.t, self.solution(), self.lam, stable, needed)
+
+    def stiff_note(self) -> str:
+        stable = self.tab.stability_limit / self.lam if self.n_stiff else 0.0
+        return f"; the problem looks stiff (|lambda| ~ {self.lam:.3g}, stable steps h < {stable:.3g})" if stable else ""
 
     def solution(self) -> ODESolution:
         return ODESolution(

@@ -110,11 +110,8 @@ def exercises(nb):
         if c["cell_type"] == "markdown":
             for label in re.findall(r"^[`:]{3,}\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label: ([\w-]+)", text, re.M):
                 found[label] = []
-            start = re.search(r"^[`:]{3,}\{solution-start\} ([\w-]+)", text, re.M)
-            if start:
-                current, inside = start.group(1), True
-            if re.search(r"^[`:]{3,}\{solution-end\}", text, re.M):
-                inside = False
+            for marker in re.finditer(r"^[`:]{3,}\{solution-(start|end)\} ?([\w-]*)", text, re.M):
+                current, inside = (marker.group(2), True) if marker.group(1) == "start" else (current, False)
         elif inside and current in found:
             found[current].append(c)
     return found

@@ -125,7 +125,7 @@ def test_dense_path_for_small_problems_and_zero_hessian():
     [
         (dict(which="middle"), ValueError, "which must be"),
         (dict(tol=0.0), ValueError, "tol must be a positive"),
-        (dict(max_iter=0, dense=False), ValueError, "max_iter must be a positive integer"),
+        (dict(max_iter=0, dense=False), ValueError, "max_iter must be an integer >= 1"),
         (dict(v0=torch.zeros(3, dtype=f64), dense=False), ValueError, "v0 must be non-zero"),
         (dict(v0=torch.ones(4, dtype=f64), dense=False), ValueError, "v0 must be a finite tensor shaped like theta"),
         (dict(theta=torch.ones(3, dtype=torch.float32)), TypeError, "theta must have dtype"),

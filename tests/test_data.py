@@ -1,4 +1,5 @@
-"""gfteach.data: deterministic digits, exactly whitened regression, an MNIST loader tested offline."""
+"""gfteach.data: deterministic digits, exactly whitened regression, an MNIST loader tested offline (its
+download path too, from a local mirror), and clear errors for corrupt files."""
 
 import gzip
 import hashlib
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from gfteach import data
 from gfteach.data import MNIST_MEAN, MNIST_STD, digits_subset, mnist_subset, read_idx, whitened_regression
 
 
@@ -35,6 +37,7 @@ def test_digits_upsampling_keeps_the_image_and_the_labels():
 def test_digits_classes_filter_and_bad_arguments():
     X, y = digits_subset(100, classes=2)
     assert set(y.tolist()) == {0, 1}
+    assert digits_subset(np.int64(5))[0].shape[0] == 5  # NumPy integers are integers
     with pytest.raises(ValueError, match="n must be an integer"):
         digits_subset(5000)
     with pytest.raises(ValueError, match="classes must be"):
@@ -59,6 +62,14 @@ def test_whitened_regression_is_exactly_whitened_and_phi_is_the_cross_covariance
     assert lhs.item() == pytest.approx(rhs.item(), rel=1e-10)
     with pytest.raises(ValueError, match="n >= d_in"):
         whitened_regression(3, 5, 1, g)
+
+
+def test_whitened_regression_is_reproducible_and_never_uses_global_randomness():
+    a = whitened_regression(20, 3, 2, 7)
+    b = whitened_regression(20, 3, 2, torch.Generator().manual_seed(7))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    with pytest.raises(TypeError, match="generator must be a torch.Generator or an integer seed"):
+        whitened_regression(20, 3, 2, None)
 
 
 def write_idx(path, array, compress=True):
@@ -86,6 +97,20 @@ def test_mnist_loader_parses_generated_idx_files(fake_mnist):
     assert X.shape == (3, 1, 28, 28)
     assert y.tolist() == labels[[0, 50, 100]].tolist()
     assert torch.allclose(X[1, 0], torch.tensor((images[50] / 255 - MNIST_MEAN) / MNIST_STD))
+    X2, _ = mnist_subset(str(root), indices=np.array([50]), checksums=md5)
+    assert torch.equal(X2[0], X[1])
+
+
+def test_mnist_download_path_works_from_a_local_mirror(fake_mnist, tmp_path, monkeypatch):
+    """The download branch, offline: the 'mirror' is a folder reached through a file:// URL."""
+    mirror, _, labels, md5 = fake_mnist
+    monkeypatch.setattr(data, "MNIST_MIRRORS", ("file:///nonexistent-gfteach-mirror/", mirror.as_uri() + "/"))
+    cache = tmp_path / "cache"
+    X, y = mnist_subset(cache, indices=[3, 4], download=True, checksums=md5)
+    assert y.tolist() == labels[[3, 4]].tolist() and (cache / "train-labels-idx1-ubyte.gz").exists()
+    monkeypatch.setattr(data, "MNIST_MIRRORS", ("file:///nonexistent-gfteach-mirror/",))
+    with pytest.raises(OSError, match="could not download"):
+        mnist_subset(tmp_path / "elsewhere", indices=[0], download=True, checksums=md5)
 
 
 def test_mnist_loader_rejects_a_corrupt_or_missing_file_clearly(fake_mnist, tmp_path):
@@ -97,13 +122,25 @@ def test_mnist_loader_rejects_a_corrupt_or_missing_file_clearly(fake_mnist, tmp_
         mnist_subset(root, indices=[0])
     broken = root / "train-labels-idx1-ubyte.gz"
     broken.write_bytes(broken.read_bytes()[:-7])
-    with pytest.raises(ValueError, match="corrupt gzip|IDX header promises"):
+    with pytest.raises(ValueError, match="corrupt gzip"):
         mnist_subset(root, indices=[0], checksums={})
     with pytest.raises(FileNotFoundError, match="download=True"):
         mnist_subset(tmp_path / "empty", indices=[0])
-    with pytest.raises(ValueError, match="indices must lie"):
-        write_idx(broken, np.zeros(120))
+    write_idx(broken, np.zeros(120))
+    with pytest.raises(ValueError, match="indices must lie in"):
         mnist_subset(root, indices=[500], checksums={})
+    with pytest.raises(ValueError, match="indices must not be empty"):
+        mnist_subset(root, indices=[], checksums={})
+
+
+def test_read_idx_turns_a_corrupt_gzip_body_into_a_value_error(tmp_path):
+    good = gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 200]) + bytes(range(200)))
+    bad = tmp_path / "body.gz"
+    bad.write_bytes(good[:12] + bytes(b ^ 0xFF for b in good[12:40]) + good[40:])  # zlib.error inside gzip
+    with pytest.raises(ValueError, match="corrupt gzip"):
+        read_idx(bad)
+    (tmp_path / "ok.gz").write_bytes(good)
+    assert read_idx(tmp_path / "ok.gz").tolist() == list(range(200))
 
 
 def test_read_idx_rejects_wrong_magic_and_truncation(tmp_path):
@@ -115,3 +152,8 @@ def test_read_idx_rejects_wrong_magic_and_truncation(tmp_path):
     bad.write_bytes(bad.read_bytes()[:-2])
     with pytest.raises(ValueError, match="promises shape"):
         read_idx(bad)
+    bad.write_bytes(b"\x00\x00\x08\x03\x00")
+    with pytest.raises(ValueError, match="truncated IDX header"):
+        read_idx(bad)
+    with pytest.raises(FileNotFoundError):
+        read_idx(tmp_path / "missing.idx")

@@ -1,0 +1,280 @@
+"""A corpus of bad inputs for the networks, the data and the paper's measurements (issue 15's families
+``nets`` and ``data``, and ``paper``): each must give a clear error that names the argument (type errors
+before value errors, never a crash deep inside torch or NumPy), or a correct result."""
+
+import gzip
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gfteach as gt
+from gfteach import data, nets, paper
+
+f64 = torch.float64
+
+
+def _small():
+    return nets.mlp([3, 2])
+
+
+def _run(step=0.1, steps=2, every=1):
+    return gt.gradient_descent(lambda th: (th**2).sum(), torch.ones(3, dtype=f64), step, steps, every)
+
+
+# (id, call, exception type, a regular expression the message must match: it names the argument)
+BAD = [
+    # -- nets.mlp / deep_linear
+    ("mlp-widths-none", lambda: nets.mlp(None), TypeError, "widths"),
+    ("mlp-widths-str", lambda: nets.mlp("784,10"), TypeError, "widths"),
+    ("mlp-widths-int", lambda: nets.mlp(5), TypeError, "widths"),
+    ("mlp-widths-short", lambda: nets.mlp([3]), ValueError, "widths"),
+    ("mlp-widths-zero", lambda: nets.mlp([3, 0]), ValueError, r"widths\[1\]"),
+    ("mlp-widths-float", lambda: nets.mlp([3, 2.5]), TypeError, r"widths\[1\]"),
+    ("mlp-widths-bool", lambda: nets.mlp([3, True]), TypeError, r"widths\[1\]"),
+    ("mlp-widths-negative", lambda: nets.mlp([-3, 2]), ValueError, r"widths\[0\]"),
+    ("mlp-activation-none", lambda: nets.mlp([3, 2], None), TypeError, "activation"),
+    ("mlp-activation-unknown", lambda: nets.mlp([3, 2], "tanh"), ValueError, "activation"),
+    ("mlp-bias-str", lambda: nets.mlp([3, 2], bias="yes"), TypeError, "bias"),
+    ("deep-depth-zero", lambda: nets.deep_linear(0, 2, 2), ValueError, "depth"),
+    ("deep-depth-float", lambda: nets.deep_linear(2.0, 2, 2), TypeError, "depth"),
+    ("deep-din-str", lambda: nets.deep_linear(2, "3", 2), TypeError, "d_in"),
+    ("deep-dout-zero", lambda: nets.deep_linear(2, 3, 0), ValueError, "d_out"),
+    ("deep-width-neg", lambda: nets.deep_linear(2, 3, 2, width=-1), ValueError, "width"),
+    # -- nets.paper_network
+    ("paper-name-unknown", lambda: nets.paper_network("lenet"), ValueError, "name"),
+    ("paper-name-none", lambda: nets.paper_network(None), TypeError, "name"),
+    ("paper-generator-none", lambda: nets.paper_network("fc_linear", None), TypeError, "generator"),
+    ("paper-generator-float", lambda: nets.paper_network("fc_linear", 1.5), TypeError, "generator"),
+    ("paper-generator-str", lambda: nets.paper_network("fc_linear", "1"), TypeError, "generator"),
+    ("paper-generator-bool", lambda: nets.paper_network("fc_linear", True), TypeError, "generator"),
+    ("paper-generator-negative", lambda: nets.paper_network("fc_linear", -1), ValueError, "generator"),
+    ("paper-size-zero", lambda: nets.paper_network("fc_linear", size=0), ValueError, "size"),
+    ("paper-size-float", lambda: nets.paper_network("fc_linear", size=28.0), TypeError, "size"),
+    ("paper-size-small-conv", lambda: nets.paper_network("conv_adapted", size=8), ValueError, "size"),
+    ("paper-init-unknown", lambda: nets.paper_network("fc_linear", init="he"), ValueError, "init"),
+    ("paper-init-none", lambda: nets.paper_network("fc_linear", init=None), TypeError, "init"),
+    ("paper-scale-missing", lambda: nets.paper_network("fc_linear", init="near_zero"), ValueError, "scale"),
+    ("paper-scale-unwanted", lambda: nets.paper_network("fc_linear", scale=0.1), ValueError, "scale"),
+    ("paper-scale-negative", lambda: nets.paper_network("fc_linear", init="near_zero", scale=-1), ValueError, "scale"),
+    (
+        "paper-scale-nan",
+        lambda: nets.paper_network("fc_linear", init="near_zero", scale=float("nan")),
+        ValueError,
+        "scale",
+    ),  # fmt: skip
+    ("paper-scale-str", lambda: nets.paper_network("fc_linear", init="near_zero", scale="0.1"), TypeError, "scale"),
+    # -- initializers and masks
+    ("xavier-generator-none", lambda: nets.xavier_init_(_small(), None), TypeError, "generator"),
+    ("paper-init-generator-none", lambda: nets.paper_init_(_small(), None), TypeError, "generator"),
+    ("near-generator-none", lambda: nets.near_zero_init_(_small(), 0.1, None), TypeError, "generator"),
+    ("near-scale-zero", lambda: nets.near_zero_init_(_small(), 0.0, 0), ValueError, "scale"),
+    ("near-scale-inf", lambda: nets.near_zero_init_(_small(), float("inf"), 0), ValueError, "scale"),
+    ("near-scale-bool", lambda: nets.near_zero_init_(_small(), True, 0), TypeError, "scale"),
+    ("xavier-model-none", lambda: nets.xavier_init_(None, 0), TypeError, "model"),
+    ("xavier-model-tensor", lambda: nets.xavier_init_(torch.ones(3), 0), TypeError, "model"),
+    ("xavier-no-layers", lambda: nets.xavier_init_(nn.ReLU(), 0), ValueError, "model"),
+    ("mask-model-str", lambda: nets.weight_mask("net"), TypeError, "model"),
+    ("mask-no-parameters", lambda: nets.weight_mask(nn.ReLU()), ValueError, "model"),
+    ("generator-tensor-float", lambda: nets.as_generator(torch.tensor(1.5)), TypeError, "generator"),
+    # -- data.digits_subset
+    ("digits-n-zero", lambda: data.digits_subset(0), ValueError, "n"),
+    ("digits-n-huge", lambda: data.digits_subset(10**6), ValueError, "n"),
+    ("digits-n-float", lambda: data.digits_subset(10.0), TypeError, "n"),
+    ("digits-n-str", lambda: data.digits_subset("10"), TypeError, "n"),
+    ("digits-n-none", lambda: data.digits_subset(None), TypeError, "n"),
+    ("digits-n-bool", lambda: data.digits_subset(True), TypeError, "n"),
+    ("digits-size-small", lambda: data.digits_subset(10, size=7), ValueError, "size"),
+    ("digits-size-float", lambda: data.digits_subset(10, size=28.5), TypeError, "size"),
+    ("digits-classes-one", lambda: data.digits_subset(10, classes=1), ValueError, "classes"),
+    ("digits-classes-eleven", lambda: data.digits_subset(10, classes=11), ValueError, "classes"),
+    ("digits-classes-none", lambda: data.digits_subset(10, classes=None), TypeError, "classes"),
+    # -- data.whitened_regression
+    ("whitened-generator-none", lambda: data.whitened_regression(10, 3, 2, None), TypeError, "generator"),
+    ("whitened-generator-str", lambda: data.whitened_regression(10, 3, 2, "seed"), TypeError, "generator"),
+    ("whitened-n-below-din", lambda: data.whitened_regression(2, 3, 1, 0), ValueError, "n >= d_in"),
+    ("whitened-n-float", lambda: data.whitened_regression(10.0, 3, 1, 0), TypeError, "n"),
+    ("whitened-din-zero", lambda: data.whitened_regression(10, 0, 1, 0), ValueError, "d_in"),
+    ("whitened-dout-none", lambda: data.whitened_regression(10, 3, None, 0), TypeError, "d_out"),
+    ("whitened-noise-negative", lambda: data.whitened_regression(10, 3, 1, 0, noise=-0.1), ValueError, "noise"),
+    ("whitened-noise-nan", lambda: data.whitened_regression(10, 3, 1, 0, noise=float("nan")), ValueError, "noise"),
+    ("whitened-noise-str", lambda: data.whitened_regression(10, 3, 1, 0, noise="0.1"), TypeError, "noise"),
+    # -- data.read_idx / mnist_subset
+    ("idx-path-none", lambda: data.read_idx(None), TypeError, "path"),
+    ("idx-path-int", lambda: data.read_idx(3), TypeError, "path"),
+    ("idx-missing", lambda: data.read_idx("/nonexistent/gfteach.idx"), FileNotFoundError, "IDX file not found"),
+    ("mnist-root-none", lambda: data.mnist_subset(None), TypeError, "root"),
+    ("mnist-indices-empty", lambda: data.mnist_subset("/nonexistent", indices=[]), ValueError, "indices"),
+    ("mnist-indices-none", lambda: data.mnist_subset("/nonexistent", indices=None), TypeError, "indices"),
+    ("mnist-indices-str", lambda: data.mnist_subset("/nonexistent", indices="0,50"), TypeError, "indices"),
+    (
+        "mnist-indices-negative",
+        lambda: data.mnist_subset("/nonexistent", indices=[0, -1]),
+        ValueError,
+        r"indices\[1\]",
+    ),  # fmt: skip
+    ("mnist-indices-float", lambda: data.mnist_subset("/nonexistent", indices=[0.5]), TypeError, r"indices\[0\]"),
+    (
+        "mnist-indices-2d",
+        lambda: data.mnist_subset("/nonexistent", indices=np.zeros((2, 2), int)),
+        TypeError,
+        "indices",
+    ),  # fmt: skip
+    (
+        "mnist-download-str",
+        lambda: data.mnist_subset("/nonexistent", indices=[0], download="yes"),
+        TypeError,
+        "download",
+    ),  # fmt: skip
+    (
+        "mnist-checksums-list",
+        lambda: data.mnist_subset("/nonexistent", indices=[0], checksums=["x"]),
+        TypeError,
+        "checksums",
+    ),  # fmt: skip
+    (
+        "mnist-missing-offline",
+        lambda: data.mnist_subset("/nonexistent", indices=[0]),
+        FileNotFoundError,
+        "download=True",
+    ),  # fmt: skip
+    # -- paper
+    ("plan-eta-negative", lambda: paper.RunPlan(-1e-3, 5, (2,), 1), ValueError, "eta0"),
+    ("plan-eta-str", lambda: paper.RunPlan("1e-3", 5, (2,), 1), TypeError, "eta0"),
+    ("plan-steps-float", lambda: paper.RunPlan(1e-3, 5.0, (2,), 1), TypeError, "steps"),
+    ("plan-ratios-empty", lambda: paper.RunPlan(1e-3, 5, (), 1), ValueError, "ratios"),
+    ("plan-ratios-none", lambda: paper.RunPlan(1e-3, 5, None, 1), TypeError, "ratios"),
+    ("plan-ratios-float", lambda: paper.RunPlan(1e-3, 5, (2.5,), 1), TypeError, r"ratios\[0\]"),
+    ("plan-record-zero", lambda: paper.RunPlan(1e-3, 5, (2,), 0), ValueError, "record_every"),
+    ("setting-name", lambda: paper.get_setting("huge"), ValueError, "name"),
+    ("setting-name-none", lambda: paper.get_setting(None), TypeError, "name"),
+    ("setting-n", lambda: paper.get_setting("default", n=0), ValueError, "n"),
+    (
+        "setting-plans-key",
+        lambda: paper.get_setting("default", plans={"vgg": paper.RunPlan(1e-3, 1, (2,), 1)}),
+        ValueError,
+        "plans",
+    ),  # fmt: skip
+    (
+        "setting-plans-value",
+        lambda: paper.get_setting("default", plans={"fc_linear": (1e-3, 1)}),
+        TypeError,
+        "plans",
+    ),  # fmt: skip
+    ("setting-device", lambda: paper.get_setting("default", device="abacus"), ValueError, "device"),
+    ("setting-progress", lambda: paper.get_setting("default", progress="yes"), TypeError, "progress"),
+    ("device-none", lambda: paper.pick_device(None), TypeError, "device"),
+    (
+        "distance-a-list",
+        lambda: paper.weight_distance([1.0, 2.0], torch.ones(2, dtype=f64), torch.ones(2, dtype=bool)),
+        TypeError,
+        "a must be",
+    ),  # fmt: skip
+    (
+        "distance-b-int",
+        lambda: paper.weight_distance(
+            torch.ones(2, dtype=f64), torch.ones(2, dtype=torch.int64), torch.ones(2, dtype=bool)
+        ),
+        TypeError,
+        "b must be",
+    ),  # fmt: skip
+    (
+        "distance-mask-float",
+        lambda: paper.weight_distance(torch.ones(2, dtype=f64), torch.ones(2, dtype=f64), torch.ones(2)),
+        TypeError,
+        "mask",
+    ),  # fmt: skip
+    (
+        "distance-mask-length",
+        lambda: paper.weight_distance(torch.ones(2, dtype=f64), torch.ones(2, dtype=f64), torch.ones(3, dtype=bool)),
+        ValueError,
+        "mask",
+    ),  # fmt: skip
+    (
+        "distance-3d",
+        lambda: paper.weight_distance(
+            torch.ones(1, 1, 2, dtype=f64), torch.ones(2, dtype=f64), torch.ones(2, dtype=bool)
+        ),
+        TypeError,
+        "a must be",
+    ),  # fmt: skip
+    (
+        "distance-times",
+        lambda: paper.weight_distance(_run(0.1, 2), _run(0.05, 4), torch.ones(3, dtype=bool)),
+        ValueError,
+        "same times",
+    ),  # fmt: skip
+    ("gap-base-tensor", lambda: paper.loss_gap(torch.ones(3), _run()), TypeError, "base"),
+    (
+        "gap-other-flow",
+        lambda: paper.loss_gap(
+            _run(), gt.gradient_flow(lambda th: (th**2).sum(), torch.ones(3, dtype=f64), [0.0, 0.1])
+        ),
+        TypeError,
+        "other",
+    ),  # fmt: skip
+    ("gap-ratio", lambda: paper.loss_gap(_run(0.1, 2), _run(0.04, 5)), ValueError, "integer"),
+    ("gap-length", lambda: paper.loss_gap(_run(0.1, 2), _run(0.05, 3)), ValueError, "as many steps"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "names"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_input_gets_a_clear_error_naming_the_argument(call, error, names):
+    start = time.perf_counter()
+    with pytest.raises(error, match=names):
+        call()
+    assert time.perf_counter() - start < 10
+
+
+def test_type_errors_come_before_value_errors():
+    with pytest.raises(TypeError, match="size"):  # a str size is a type error even though it is also "too small"
+        nets.paper_network("conv_adapted", size="4")
+    with pytest.raises(TypeError, match="n"):
+        data.whitened_regression("2", 3, 1, 0)  # not "n >= d_in"
+
+
+def test_corrupt_files_give_value_errors_naming_the_file(tmp_path):
+    body = gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 50]) + bytes(50))
+    cases = {
+        "flipped.gz": body[:12] + bytes(b ^ 0x5A for b in body[12:30]) + body[30:],  # zlib.error inside
+        "truncated.gz": body[:-6],  # EOFError inside
+        "header.gz": b"\x1f\x8b" + b"junk" * 5,  # BadGzipFile inside
+        "magic.idx": b"\x01\x02\x03\x04",
+        "short.idx": b"\x00\x00",
+        "empty.idx": b"",
+    }
+    for name, raw in cases.items():
+        (tmp_path / name).write_bytes(raw)
+        with pytest.raises(ValueError, match=name):
+            data.read_idx(tmp_path / name)
+
+
+# -- numeric types users actually pass: accepted, with the right result --------------------------------------
+
+
+def test_numpy_and_torch_integers_and_seeds_are_accepted():
+    a = nets.paper_network("fc_linear", np.int64(3), size=np.int64(8))
+    b = nets.paper_network("fc_linear", torch.tensor(3), size=8)
+    c = nets.paper_network("fc_linear", 3, size=8)
+    assert all(torch.equal(p, q) and torch.equal(p, r) for p, q, r in zip(a.parameters(), b.parameters(),
+                                                                          c.parameters()))  # fmt: skip
+    assert nets.mlp((np.int64(4), 3))[1].in_features == 4
+    X, _ = data.digits_subset(np.int32(3), size=np.int64(10), classes=np.int64(3))
+    assert X.shape == (3, 1, 10, 10)
+    small = nets.near_zero_init_(nets.mlp([50, 40]), np.float32(0.5), 0)
+    assert float(small[1].weight.detach().std()) == pytest.approx(0.5, rel=0.05)
+    plan = paper.RunPlan(np.float32(0.01), torch.tensor(4), np.array([2, 5]), np.int8(2))
+    assert (plan.steps, plan.ratios, plan.record_every) == (4, (2, 5), 2) and isinstance(plan.eta0, float)
+
+
+def test_degenerate_but_valid_sizes_give_correct_results():
+    net = nets.paper_network("conv_adapted", size=9)  # the smallest image it accepts
+    assert net(torch.zeros(1, 1, 9, 9, dtype=f64)).shape == (1, 10)
+    X, Y, Phi = data.whitened_regression(1, 1, 1, 0)  # one sample whitens one dimension
+    assert torch.allclose(X @ X.T, torch.ones(1, 1, dtype=f64))
+    assert torch.allclose(Phi, Y @ X.T)
+    assert nets.deep_linear(1, 2, 3)[1].weight.shape == (3, 2)
+    one = torch.ones(3, dtype=f64)
+    assert float(paper.weight_distance(one, one, torch.zeros(3, dtype=bool))) == 0.0  # nothing selected: 0
