@@ -1,28 +1,42 @@
-"""gfteach.linear: balancedness, the end-to-end ODE against the layer-wise flow, the exact GD drift."""
+"""gfteach.linear: the deep-linear objective against data and autograd, balanced starts, and balancedness
+under gradient flow (conserved) and gradient descent (exact per step, O(eta) over a fixed time)."""
 
-import numpy as np
 import pytest
 import torch
-from scipy.linalg import fractional_matrix_power
 
-from gfteach import odeint
+import gfteach as gt
+from gfteach.data import whitened_regression
 from gfteach.linear import (
+    balance_drift,
+    balance_gaps,
     balanced_init,
     deficiency_margin,
     end_to_end,
-    end_to_end_flow,
-    end_to_end_velocity,
     gd_balance_change,
+    layer_gradients,
     layers_from_theta,
-    psd_power,
-    scalar_end_to_end_velocity,
+    net_dims,
+    product_objective,
+    regression_loss,
     theta_from_layers,
     unbalancedness,
     whitened_loss,
+    whitened_objective,
 )
+from gfteach.nets import deep_linear
 
 f64 = torch.float64
 CASES = [(2, [3, 4, 2]), (3, [3, 5, 4, 2]), (4, [2, 3, 3, 3, 2]), (5, [3, 4, 4, 4, 4, 1]), (3, [4, 4, 4, 1])]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with gt.threads(1):
+        yield
+
+
+def random_layers(dims, g, scale=1.0):
+    return [scale * torch.randn(b, a, generator=g, dtype=f64) for a, b in zip(dims[:-1], dims[1:])]
 
 
 @pytest.mark.parametrize("depth, dims", CASES)
@@ -30,80 +44,131 @@ def test_balanced_init_is_balanced_and_has_the_requested_product(depth, dims):
     g = torch.Generator().manual_seed(depth)
     W0 = torch.randn(dims[-1], dims[0], generator=g, dtype=f64)
     layers = balanced_init(dims, 1.0, g, end_to_end_matrix=W0)
-    assert len(layers) == depth
     assert [tuple(w.shape) for w in layers] == [(b, a) for a, b in zip(dims[:-1], dims[1:])]
     assert unbalancedness(layers) < 1e-12
     assert torch.allclose(end_to_end(layers), W0, atol=1e-12)
     random = balanced_init(dims, 0.1, g)
     assert unbalancedness(random) < 1e-12
+    # every layer carries the same singular values Sigma^(1/N) of the product
+    s = torch.linalg.svdvals(end_to_end(random))
+    for w in random:
+        assert torch.allclose(torch.linalg.svdvals(w)[: len(s)], s ** (1 / depth), atol=1e-12)
 
 
-def layerwise_gradient(dims, Phi):
-    def minus_grad(t, theta):
-        with torch.enable_grad():
-            theta = theta.detach().requires_grad_(True)
-            loss = whitened_loss(end_to_end(layers_from_theta(theta, dims)), Phi)
-            return -torch.autograd.grad(loss, theta)[0]
+def test_balanced_init_without_a_generator_is_reproducible_and_leaves_global_randomness_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a, b = balanced_init([3, 4, 2], 0.5), balanced_init([3, 4, 2], 0.5)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    seeded = balanced_init([3, 4, 2], 0.5, torch.Generator().manual_seed(0))
+    assert all(torch.equal(x, y) for x, y in zip(a, seeded))  # the documented default: seed 0
 
-    return minus_grad
+
+def test_theta_order_is_the_deep_linear_networks_parameter_order():
+    torch.manual_seed(0)
+    net = deep_linear(3, 4, 2, width=5).double()
+    dims = [4, 5, 5, 2]
+    theta = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+    x = torch.randn(7, 4, dtype=f64)
+    assert torch.allclose(net(x), x @ end_to_end(layers_from_theta(theta, dims)).T, atol=1e-12)
+    assert torch.equal(theta_from_layers(layers_from_theta(theta, dims)), theta)
+    assert net_dims(3, 4, 5, 2) == dims
+
+
+def test_whitened_objective_is_the_data_loss_on_whitened_data():
+    g = torch.Generator().manual_seed(1)
+    X, Y, Phi = whitened_regression(40, 3, 2, g)
+    dims = [3, 4, 4, 2]
+    obj = whitened_objective(Phi, dims)
+    for _ in range(3):
+        theta = torch.randn(obj.n_params, generator=g, dtype=f64)
+        W = end_to_end(layers_from_theta(theta, dims))
+        assert float(obj.value(theta)) == pytest.approx(float(regression_loss(W, X, Y)), abs=1e-12)
+        assert float(obj.value(theta)) == pytest.approx(float(whitened_loss(W, Phi)), abs=1e-13)
 
 
 @pytest.mark.parametrize("depth, dims", CASES)
-def test_end_to_end_ode_matches_the_product_of_the_layerwise_flow(depth, dims):
-    g = torch.Generator().manual_seed(10 + depth)
-    Phi = torch.randn(dims[-1], dims[0], generator=g, dtype=f64)
-    layers = balanced_init(dims, 0.5, g)
-    t = torch.linspace(0, 3, 7, dtype=f64)
-    layer_flow = odeint(layerwise_gradient(dims, Phi), theta_from_layers(layers), t, rtol=1e-11, atol=1e-13)
-    W0 = end_to_end(layers)
-    scalar = dims[-1] == 1
-    e2e = end_to_end_flow(W0[0] if scalar else W0, lambda W: W - Phi[0] if scalar else W - Phi, depth, t)
-    for i in range(len(t)):
-        product = end_to_end(layers_from_theta(layer_flow.y[i], dims))
-        assert torch.allclose(product.reshape(e2e.y[i].shape), e2e.y[i], atol=1e-6), f"t={float(t[i])}"
-    # and it learned something: the loss fell
-    assert whitened_loss(e2e.y[-1], Phi[0] if scalar else Phi) < 0.5 * whitened_loss(W0, Phi)
+def test_layer_gradients_closed_form_matches_autograd_for_a_non_quadratic_loss(depth, dims):
+    g = torch.Generator().manual_seed(30 + depth)
+    C = torch.randn(dims[-1], dims[0], generator=g, dtype=f64)
 
+    def phi(W):  # convex, not quadratic: log-sum-exp of the entries tilted by C
+        return torch.logsumexp((W * C).reshape(-1), 0) + (W**4).sum() / 4
 
-def test_scalar_form_is_the_matrix_form_for_one_row():
-    g = torch.Generator().manual_seed(3)
-    w, grad = torch.randn(5, generator=g, dtype=f64), torch.randn(5, generator=g, dtype=f64)
-    for depth in (1, 2, 3, 6):
-        matrix = end_to_end_velocity(w[None, :], grad[None, :], depth)[0]
-        assert torch.allclose(scalar_end_to_end_velocity(w, grad, depth), matrix, atol=1e-12)
-    assert torch.equal(scalar_end_to_end_velocity(torch.zeros(5, dtype=f64), grad, 3), torch.zeros(5, dtype=f64))
+    obj = product_objective(dims, phi)
+    layers = random_layers(dims, g, 0.7)
+    theta = theta_from_layers(layers)
+    W = end_to_end(layers).detach().requires_grad_(True)
+    grad_phi = torch.autograd.grad(phi(W), W)[0]
+    auto = layers_from_theta(obj.grad(theta), dims)
+    for a, c in zip(auto, layer_gradients(layers, grad_phi)):
+        assert torch.allclose(a, c, atol=1e-11)
 
 
 @pytest.mark.parametrize("depth, dims", CASES)
 def test_one_gd_step_changes_balancedness_by_exactly_eta_squared_terms(depth, dims):
     g = torch.Generator().manual_seed(20 + depth)
     Phi = torch.randn(dims[-1], dims[0], generator=g, dtype=f64)
-    theta = theta_from_layers([torch.randn(b, a, generator=g, dtype=f64) for a, b in zip(dims[:-1], dims[1:])])
-    grad = -layerwise_gradient(dims, Phi)(0.0, theta)
+    obj = whitened_objective(Phi, dims)
+    theta = theta_from_layers(random_layers(dims, g))
     eta = 0.07
-    before = layers_from_theta(theta, dims)
-    after = layers_from_theta(theta - eta * grad, dims)
-    predicted = gd_balance_change(layers_from_theta(grad, dims), eta)
-    for j in range(depth - 1):
-        gap_after = after[j + 1].T @ after[j + 1] - after[j] @ after[j].T
-        gap_before = before[j + 1].T @ before[j + 1] - before[j] @ before[j].T
-        size = max(after[j + 1].norm() ** 2, after[j].norm() ** 2, 1.0)  # round-off scale of the Gram matrices
-        assert (gap_after - gap_before - predicted[j]).abs().max() <= 1e-12 * size
-        assert predicted[j].abs().max() > 1e-6  # the drift is real, and second order
+    grads = layers_from_theta(obj.grad(theta), dims)
+    before = balance_gaps(layers_from_theta(theta, dims))
+    after = balance_gaps(layers_from_theta(theta - eta * obj.grad(theta), dims))
+    size = max(1.0, *(float(w.norm()) ** 2 for w in layers_from_theta(theta, dims)))  # round-off scale
+    for b, a, p in zip(before, after, gd_balance_change(grads, eta)):
+        assert (a - b - p).abs().max() <= 1e-12 * size
+        assert p.abs().max() > 1e-6  # the change is real, and second order
 
 
-def test_psd_power_matches_scipy_and_handles_singular_matrices():
-    g = torch.Generator().manual_seed(4)
-    A = torch.randn(4, 4, generator=g, dtype=f64)
-    M = A @ A.T + 0.1 * torch.eye(4, dtype=f64)
-    for p in (0.25, 0.5, 2 / 3, 1.0):
-        ref = np.real(fractional_matrix_power(M.numpy(), p))
-        assert np.allclose(psd_power(M, p).numpy(), ref, atol=1e-10)
-    half = psd_power(M, 0.5)
-    assert torch.allclose(half @ half, M, atol=1e-12)
-    singular = A[:, :2] @ A[:, :2].T  # rank 2
-    assert torch.allclose(psd_power(singular, 0.5) @ psd_power(singular, 0.5), singular, atol=1e-10)
-    assert torch.equal(psd_power(singular, 0), torch.eye(4, dtype=f64))
+def test_balancedness_is_conserved_by_gradient_flow_to_the_solver_tolerance():
+    g = torch.Generator().manual_seed(2)
+    _, _, Phi = whitened_regression(40, 3, 2, g)
+    dims = [3, 4, 4, 2]
+    layers = random_layers(dims, g, 0.6)
+    obj = whitened_objective(Phi, dims)
+    gf = gt.gradient_flow(obj, theta_from_layers(layers), torch.linspace(0, 5, 11, dtype=f64), rtol=1e-10, atol=1e-12)
+    drift = balance_drift(gf.thetas, dims)
+    assert float(drift.max()) <= 100 * 1e-10 * max(1.0, unbalancedness(layers))
+    assert float(gf.losses[-1]) < 0.1 * float(gf.losses[0])  # the layers did move
+    # and gradient descent over the same time does not conserve it
+    gd = gt.gradient_descent(obj, theta_from_layers(layers), 0.05, 100)
+    assert float(balance_drift(gd.thetas, dims)[-1]) > 1e6 * float(drift.max())
+
+
+def test_gd_drift_over_a_fixed_time_is_eta_times_the_flows_integral_plus_o_eta_squared():
+    """D_j(T/eta) - D_j(0) = eta^2 sum_i g_j(theta_i) with g_j = G_{j+1}^T G_{j+1} - G_j G_j^T, so the drift
+    divided by eta tends to C_j = int_0^T g_j(theta(s)) ds along gradient flow, with an O(eta) error.
+    C_j is computed independently, from a dense gradient-flow run and the trapezoid rule."""
+    g = torch.Generator().manual_seed(3)
+    _, _, Phi = whitened_regression(40, 3, 2, g)
+    dims, T = [3, 4, 4, 2], 2.0
+    obj = whitened_objective(Phi, dims)
+    theta0 = theta_from_layers(random_layers(dims, g, 0.6))
+
+    def g_j(theta):
+        layers = layers_from_theta(theta, dims)
+        return torch.stack(balance_gaps(layer_gradients(layers, end_to_end(layers) - Phi)))
+
+    times = torch.linspace(0, T, 4001, dtype=f64)
+    gf = gt.gradient_flow(obj, theta0, times, rtol=1e-11, atol=1e-13)
+    values = torch.stack([g_j(th) for th in gf.thetas])  # (times, N-1, d, d)
+    flat = values.reshape(len(times), -1)
+    C = torch.stack([gt.integral_at(times, flat[:, i], T) for i in range(flat.shape[1])]).reshape(values[0].shape)
+    errors = []
+    for eta in (0.02, 0.01, 0.005):
+        gd = gt.gradient_descent(obj, theta0, eta, round(T / eta), record_every=round(T / eta))
+        drift = torch.stack(balance_gaps(layers_from_theta(gd.thetas[-1], dims))) - torch.stack(
+            balance_gaps(layers_from_theta(theta0, dims))
+        )
+        errors.append(float((drift / eta - C).abs().max() / C.abs().max()))
+    assert errors[-1] < 0.05  # drift / eta -> C
+    # e = a eta + b eta^2: the local slopes fall toward 1, and Richardson estimates of a agree
+    s1, s2 = (gt.loglog_slope(pair, errors[i : i + 2]) for i, pair in enumerate([[0.02, 0.01], [0.01, 0.005]]))
+    assert s1 > s2 and abs(s2 - 1) < 0.15, (s1, s2)
+    a1, a2 = 2 * errors[1] / 0.01 - errors[0] / 0.02, 2 * errors[2] / 0.005 - errors[1] / 0.01
+    assert a2 == pytest.approx(a1, rel=0.1)
 
 
 def test_deficiency_margin_is_zero_at_the_nearest_rank_deficient_matrix():
@@ -114,15 +179,5 @@ def test_deficiency_margin_is_zero_at_the_nearest_rank_deficient_matrix():
     assert deficiency_margin(nearest_deficient, Phi) == pytest.approx(0.0, abs=1e-12)
     assert deficiency_margin(Phi, Phi) == pytest.approx(float(S[-1]))
     assert deficiency_margin(torch.zeros(3, 3, dtype=f64), Phi) < 0
-
-
-def test_bad_arguments_are_named():
-    g = torch.Generator()
-    with pytest.raises(ValueError, match="hidden widths must be >= min"):
-        balanced_init([4, 2, 4], 1.0, g)
-    with pytest.raises(ValueError, match="scale must be a positive"):
-        balanced_init([2, 2, 2], 0.0, g)
-    with pytest.raises(ValueError, match="theta must be a 1-D vector of 12"):
-        layers_from_theta(torch.zeros(5, dtype=f64), [2, 2, 2, 2])
-    with pytest.raises(ValueError, match="depth must be a positive integer"):
-        end_to_end_flow(torch.ones(2, 2, dtype=f64), lambda W: W, 0, [0, 1])
+    row = torch.tensor([3.0, 4.0], dtype=f64)  # scalar output: s_min = ||Phi|| = 5
+    assert deficiency_margin(torch.tensor([3.0, 1.0], dtype=f64), row) == pytest.approx(5.0 - 3.0)
