@@ -21,7 +21,7 @@ residual of each requested extreme Ritz value is at most ``tol`` :math:`\cdot \m
 A small residual only proves that *some* eigenvalue is near :math:`\vartheta`, not that it is the
 extreme one: a start vector without components along the extreme eigenvectors (an eigenvector itself,
 say) would certify a wrong answer. So the start always carries a random component (a given ``v0`` is
-mixed with one of relative size :data:`START_NOISE`), and when the Krylov space becomes invariant
+mixed with one of relative size ``START_NOISE``), and when the Krylov space becomes invariant
 (:math:`\beta_j \approx 0`, "breakdown") before the whole space is spanned, the recurrence continues from a
 fresh random vector orthogonal to it; only a breakdown from there counts as exact.
 """
