@@ -15,7 +15,7 @@ import numpy as np
 from ..flow import distance
 from ..measure import loglog_slope
 from ..modified_flows import edge_crossing, saxe_mode
-from .checkers import agrees, as_number, checker, verdict
+from .checkers import AnswerError, agrees, as_number, as_vector, checker, verdict
 from .explorers import choice, explorer
 from .style import OKABE_ITO, figsize, use_style
 
@@ -143,8 +143,10 @@ def check_edge_sharpness(hover, sharpness, eta):
     r"""Is ``hover`` the level at which GD's ``sharpness`` (the measured :math:`\lambda_{\max}` along a run with
     step ``eta``) hovers once at the edge: within 15% of :math:`2/\eta`, and measured rather than typed in?"""
     x = as_number(hover, "hover")
-    values = np.asarray(sharpness, dtype=float).reshape(-1)
-    threshold = 2.0 / float(eta)
+    values = as_vector(sharpness, "sharpness")
+    if values.size == 0:
+        raise AnswerError("sharpness should hold the measured values along the run, got none")
+    threshold = 2.0 / as_number(eta, "eta")
     if agrees(x, threshold):
         return verdict(False, "that is the threshold 2/η itself; the question asks what the run measured.")
     slips = [

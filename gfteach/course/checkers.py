@@ -89,7 +89,10 @@ def as_number(value, what: str = "the answer") -> float:
         value = value.real
     if not isinstance(value, numbers.Real):
         raise AnswerError(f"{what} should be a number, got a {type(value).__name__}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError as error:
+        raise AnswerError(f"{what} should be a finite number, got one too large for a float") from error
     if not math.isfinite(x):
         raise AnswerError(f"{what} should be a finite number, got {x}")
     return x

@@ -70,3 +70,8 @@ def test_checker_turns_junk_into_a_cross(capsys):
     assert not check_half("half")
     assert "your step should be a number" in capsys.readouterr().out
     assert check_half(np.float32(0.5))
+
+
+def test_as_number_names_an_integer_too_large_for_a_float():
+    with pytest.raises(AnswerError, match="too large"):
+        as_number(10**400, "the depth")
