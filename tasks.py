@@ -2,10 +2,14 @@
 """The course's commands. Needs only python3: each command makes the virtual environment it needs.
 
     python3 tasks.py book      build the book into _build/html (open _build/html/index.html)
-    python3 tasks.py test      lint, package tests, every chapter under nbval, book build + browser checks
-    python3 tasks.py refresh   re-execute every chapter in place (widget state stored), to commit outputs
-                               (or name chapters: python3 tasks.py refresh book/ch01_numerical_odes.ipynb)
-    python3 tasks.py student   write student notebooks (solutions replaced by stubs) into student/
+    python3 tasks.py test      lint, package tests, every chapter under nbval, student notebooks, the nbgrader
+                               course, the Colab notebooks in a Colab-like environment, book build + browser
+    python3 tasks.py refresh   re-execute every chapter in place (explorer frames precomputed for the static
+                               book), then regenerate colab/; or name chapters:
+                               python3 tasks.py refresh book/ch01_numerical_odes.ipynb
+    python3 tasks.py student   write the student notebooks into student/ (not committed)
+    python3 tasks.py nbgrader  write the nbgrader course into nbgrader/ (not committed) and generate its release
+    python3 tasks.py colab     write the Colab notebooks into colab/ (committed)
 
 The environment lives in .venv and is (re)installed from requirements.txt whenever that file changes.
 """
@@ -30,9 +34,11 @@ def say(msg: str) -> None:
     print(f"[tasks] {msg}", flush=True)
 
 
-def run(*cmd, **kw) -> int:
+def run(*cmd, env: dict | None = None, cwd: Path = ROOT) -> int:
     say(" ".join(str(c) for c in cmd))
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+    # the environment's own tools first on PATH (nbgrader calls `alembic`, nbconvert finds `jupyter-*`)
+    env = {**os.environ, **(env or {}), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.call([str(c) for c in cmd], cwd=cwd, env=env)
 
 
 def ensure_env() -> None:
@@ -50,6 +56,10 @@ def ensure_env() -> None:
     STAMP.write_text(digest)
 
 
+def chapters() -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
+
+
 def book() -> int:
     """Build the HTML book from the committed notebook outputs; warnings are errors."""
     code = run(BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going")
@@ -61,38 +71,41 @@ def book() -> int:
 def test() -> int:
     """Everything CI checks, in one pytest run (so its summary line is the last line printed).
 
-    tests/test_lint.py runs ruff, tests/test_book.py builds the book under -W and loads every page
-    in headless Chromium; --nbval re-executes every chapter and compares each output (strict).
+    tests/test_lint.py runs ruff, tests/test_book.py builds the book under -W and loads every page in
+    headless Chromium, --nbval re-executes every chapter and compares each output (strict); the student,
+    nbgrader and Colab tests generate those notebooks and run them (tests/notebook_runs.py).
     """
-    chapters = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
     return run(
-        PY, "-m", "pytest", "tests", *chapters,
+        PY, "-m", "pytest", "tests", *chapters(),
         "--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg",
         "-p", "no:cacheprovider", "-q", "-rfE",
     )  # fmt: skip
 
 
-def refresh(chapters: list[str]) -> int:
-    """Re-execute chapters top to bottom in a fresh kernel, storing widget state, in place."""
-    chapters = chapters or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
-    return run(
+def refresh(names: list[str]) -> int:
+    """Re-execute chapters top to bottom in a fresh kernel, in place, with every explorer frame
+    precomputed for the static book (no widget state: the book shows the frames, not the widgets);
+    then regenerate the Colab notebooks, which are made from the chapters."""
+    code = run(
         PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-        "--ExecutePreprocessor.store_widget_state=True", "--ExecutePreprocessor.timeout=600", *chapters,
+        "--ExecutePreprocessor.timeout=900", *(names or chapters()),
+        env={"GFTEACH_EXPLORER_FRAMES": "all"},
     )  # fmt: skip
+    return code or colab()
 
 
-def student() -> int:
-    """Write each chapter's student version (gfteach.student) into student/ (not committed)."""
-    code = (
-        "import json, pathlib\n"
-        "from gfteach.student import student_notebook\n"
-        "out = pathlib.Path('student'); out.mkdir(exist_ok=True)\n"
-        "for nb in sorted(pathlib.Path('book').glob('ch*.ipynb')):\n"
-        "    target = out / nb.name\n"
-        "    target.write_text(json.dumps(student_notebook(json.loads(nb.read_text())), indent=1) + '\\n')\n"
-        "    print(f'[tasks] wrote {target}')\n"
-    )
-    return run(PY, "-c", code)
+def notebooks(kind: str) -> int:
+    """Student, nbgrader or Colab notebooks from every chapter (gfteach.course.notebooks)."""
+    return run(PY, "-m", "gfteach.course.notebooks", kind, "--root", ROOT)
+
+
+def nbgrader() -> int:
+    """The nbgrader course: nbgrader/source/<chapter>/<chapter>.ipynb, then nbgrader's release of each."""
+    return notebooks("nbgrader") or run(BIN / "nbgrader", "generate_assignment", "*", "--force", cwd=ROOT / "nbgrader")
+
+
+def colab() -> int:
+    return notebooks("colab")
 
 
 def main(argv: list[str]) -> int:
@@ -100,7 +113,9 @@ def main(argv: list[str]) -> int:
         "book": lambda: book(),
         "test": lambda: test(),
         "refresh": lambda: refresh(argv[1:]),
-        "student": lambda: student(),
+        "student": lambda: notebooks("student"),
+        "nbgrader": lambda: nbgrader(),
+        "colab": lambda: colab(),
     }
     if not argv or argv[0] not in commands:
         print(__doc__)
