@@ -213,3 +213,22 @@ def test_cells_the_book_hides_are_dropped_but_keep_their_numbers():
     text = text_of(student_notebook(nb))
     assert "drawn in Figure 1.2." in text and "**Figure 1.2.** A line." in text and "**Figure 1.1.**" not in text
     assert text.count("plt.plot") == 1
+
+
+def _tiny(start: str, end: str) -> dict:
+    md = lambda s: {"cell_type": "markdown", "metadata": {}, "source": s}
+    code = {"cell_type": "code", "metadata": {}, "source": "# BEGIN SOLUTION\nx = 42.17\n# END SOLUTION\ncheck(x)\n",
+            "outputs": [], "execution_count": None}  # fmt: skip
+    cells = [md("```{exercise} T\n:label: ex-a\nDo it.\n```\n"), md(start), md("SECRET prose"), code, md(end)]
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_tilde_fences_are_solution_fences_too():
+    # MyST reads ~~~ fences as directives: a solution inside them must not reach the student
+    out = student_notebook(_tiny("~~~{solution-start} ex-a\n:class: dropdown\n~~~\n", "~~~{solution-end}\n~~~\n"))
+    assert "SECRET" not in json.dumps(out) and "42.17" not in json.dumps(out)
+
+
+def test_an_unlabelled_solution_start_is_an_error_naming_the_cell():
+    with pytest.raises(NotebookError, match=r"cell 1 .*without the exercise's label"):
+        student_notebook(_tiny("```{solution-start}\n```\n", "```{solution-end}\n```\n"))

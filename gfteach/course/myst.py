@@ -28,7 +28,7 @@ __all__ = ["Block", "blocks", "Book", "Chapter", "MystError", "read_bibtex", "HI
 
 #: cells the book does not show (MyST-NB tags); they are dropped from every generated notebook.
 HIDDEN_TAGS = frozenset({"remove-cell", "remove_cell", "remove-input", "remove_input"})
-_OPEN = re.compile(r"^( {0,3})(`{3,}|:{3,})(.*?)\s*$")
+_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,}|:{3,})(.*?)\s*$")  # backtick, tilde and colon fences
 _ROLE = re.compile(r"\{([A-Za-z][\w:.-]*)\}`([^`]+)`")
 _TARGET = re.compile(r"^\(([^()\s]+)\)=[ \t]*\n?", re.M)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)

@@ -18,13 +18,11 @@ hides (``remove-cell``, ``remove-input``) dropped:
 * :func:`nbgrader_notebook`: an nbgrader source notebook: solution code and prose cells marked as
   nbgrader solutions with grade ids, each checker call after ``# END SOLUTION`` a locked, graded test
   cell (``assert check(...)``; a checker's verdict is true only when the answer is right);
-* :func:`colab_notebook`: the chapter for Colab: a first cell installing this package at the pinned
-  release, solutions collapsed (prose in ``<details>``, code in form cells).
+* :func:`colab_notebook`: for Colab: a first cell installing the package at the pinned release, solutions collapsed.
 
-Anything ambiguous is a :class:`NotebookError` naming the cell, never a silent copy or deletion:
-unbalanced or nested markers, nbgrader's ``### BEGIN SOLUTION``, an unclosed or nested
-``{solution-start}``, a line after ``# END SOLUTION`` that ignores the student's answer.
-"""
+Anything ambiguous is a :class:`NotebookError` naming the cell, never a silent copy or deletion: unbalanced
+or nested markers, ``### BEGIN SOLUTION``, an unlabelled, unclosed or nested ``{solution-start}``, a line
+after ``# END SOLUTION`` that ignores the student's answer."""
 
 from __future__ import annotations
 
@@ -190,6 +188,8 @@ def _pieces(nb: dict) -> list[_Piece]:
             elif b.name == "solution-start" and inside:
                 raise NotebookError(f"{_where(index, cell)}: a solution starts inside the solution opened in "
                                     f"cell {inside[1]} (a missing {{solution-end}}?)")  # fmt: skip
+            elif b.name == "solution-start" and not b.argument.strip():
+                raise NotebookError(f"{_where(index, cell)}: {{solution-start}} without the exercise's label")
             else:
                 inside = (b.argument.strip(), index) if b.name == "solution-start" else None
             label = inside and inside[0]
