@@ -163,6 +163,8 @@ def state(name: str, value) -> torch.Tensor:
     """A finite real floating-point tensor (detached), or an error naming ``name``."""
     if not torch.is_tensor(value):
         raise TypeError(f"{name} must be a torch.Tensor, got {show(value)}")
+    if value.is_meta:
+        raise ValueError(f"{name} must hold values, got a tensor on the meta device (shape only)")
     if not value.is_floating_point():
         raise TypeError(f"{name} must have a floating dtype (real; float64 recommended), got {value.dtype}")
     if not torch.isfinite(value).all():

@@ -104,6 +104,9 @@ class Tableau:
                 raise ValueError(
                     f"Tableau {self.name!r}: the rows of dense must sum to (b, 0), so that x = 1 gives y_n+1"
                 )
+        for array in (A, b, c, error, dense):
+            if array is not None:
+                array.flags.writeable = False  # a frozen tableau: no assignment can corrupt METHODS
         for field, value in (("A", A), ("b", b), ("c", c), ("order", order), ("error", error)):
             object.__setattr__(self, field, value)
         object.__setattr__(self, "error_order", error_order)
@@ -175,7 +178,7 @@ _TOL = 1e-10
 def _coefficients(name: str, field: str, value, ndim: int, shape: tuple | None = None) -> np.ndarray:
     what = "a vector" if ndim == 1 else "a matrix"
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.array(value, dtype=np.float64)  # a copy: frozen below, the caller's array untouched
     except (TypeError, ValueError) as error:
         raise TypeError(f"Tableau {name!r}: {field} must be {what} of real numbers, got {value!r} ({error})") from None
     if array.ndim != ndim or (shape is not None and array.shape != shape):

@@ -245,8 +245,8 @@ def gradient_flow(
     (``step=None``: adaptive). ``n_grad`` of the result counts the gradient evaluations, i.e. the ODE
     right-hand-side evaluations. A flow that blows up, or whose gradient stops being finite, has
     diverged (see the module); one that needs more than ``max_steps`` steps raises
-    :class:`~gfteach.ode.IntegrationError`, a stiff one (Hessian eigenvalues so large that the explicit
-    method's steps are limited by stability) :class:`~gfteach.ode.StiffnessError` naming the stable step.
+    :class:`~gfteach.solution.IntegrationError`, a stiff one (Hessian eigenvalues so large that the explicit
+    method's steps are limited by stability) :class:`~gfteach.solution.StiffnessError` naming the stable step.
     """
     obj = as_objective(obj)
     theta0 = obj.check_vector(theta0, "theta0")
@@ -265,6 +265,15 @@ def gradient_flow(
     try:
         solution = odeint(velocity, theta0, grid, method, step=step, rtol=rtol, atol=atol, max_steps=max_steps)
     except IntegrationError as error:
+        if error.reason == "nonsmooth":
+            raise IntegrationError(
+                f"gradient flow stopped at t = {error.t:.6g}: the gradient of f is not smooth or is singular "
+                "along the path (f is not differentiable there, e.g. abs, ReLU or sqrt at 0: the flow reaches a "
+                f"kink, and -grad f flips sign across it), so the steps collapsed ({error})",
+                error.t,
+                error.solution,
+                "nonsmooth",
+            ) from None
         if error.reason not in ("nonfinite", "step_too_small"):
             raise  # the step budget, stiffness: not a divergence
         why = str(error).replace("fun returned", "the gradient was")
@@ -303,6 +312,8 @@ def distance(a: Trajectory, b: Trajectory, rtol: float = 1e-9) -> torch.Tensor:
             raise TypeError(f"{name} must be a Trajectory, got {show(run)}")
         if len(run) == 0:
             raise ValueError(f"{name} must hold at least one recorded point, got an empty trajectory")
+        if len(run) > 1 and not bool((run.times[1:] > run.times[:-1]).all()):
+            raise ValueError(f"{name}.times must be strictly increasing (a recorded run), got {show(run.times)}")
     rtol = real("rtol", rtol, nonnegative=True)
     if a.thetas.shape[1:] != b.thetas.shape[1:]:
         raise ValueError(

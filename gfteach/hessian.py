@@ -124,3 +124,11 @@ def parameter_groups(names: Sequence[str], numels: Sequence[int]) -> list[tuple[
         else:
             merged.append(group)
     return [(group[0], group[-1] + 1) for group in merged]
+
+
+def grad_or_zero(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor | None = None, **kw) -> torch.Tensor:
+    """``autograd.grad(out, x, v)``, or zeros when ``out`` does not depend on ``x`` (never a ZeroTensor)."""
+    if not out.requires_grad:
+        return torch.zeros_like(x)
+    (g,) = torch.autograd.grad(out, x, v, allow_unused=True, **kw)
+    return torch.zeros_like(x) if g is None or g._is_zerotensor() else g

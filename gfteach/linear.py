@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._checks import integer, real
+from ._checks import integer, name_of, real
 from .objective import FunctionObjective
 
 __all__ = [
@@ -150,6 +150,8 @@ def unbalancedness(layers: Layers) -> float:
 def balance_drift(thetas: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
     r""":math:`\max_j \|D_j(t_i) - D_j(t_0)\|_F` at every row :math:`\theta(t_i)` of ``thetas`` (a recorded run)."""
     thetas = _tensor("thetas", thetas, 2)
+    if len(thetas) == 0:
+        raise ValueError("thetas must hold at least one row (a recorded parameter vector), got none")
     start = balance_gaps(layers_from_theta(thetas[0], dims))
     out = []
     for theta in thetas:
@@ -239,7 +241,9 @@ def product_objective(dims: Sequence[int], phi: Callable[[torch.Tensor], torch.T
     if not callable(phi):
         raise TypeError(f"phi must be callable (a (d_N, d_0) matrix -> scalar tensor), got {type(phi).__name__}")
     n = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    return FunctionObjective(lambda theta: phi(end_to_end(layers_from_theta(theta, dims))), n_params=n)
+    objective = FunctionObjective(lambda theta: phi(end_to_end(layers_from_theta(theta, dims))), n_params=n)
+    objective.source = f"phi(W_N...W_1) ({name_of(phi)})"  # errors name the user's phi, not the wrapper
+    return objective
 
 
 def whitened_loss(W: torch.Tensor, Phi: torch.Tensor) -> torch.Tensor:
@@ -267,6 +271,8 @@ def regression_loss(W: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.
         raise ValueError(
             f"shapes do not match: W {tuple(W.shape)}, X {tuple(X.shape)} (d_0 x n), Y {tuple(Y.shape)} (d_N x n)"
         )
+    if X.shape[1] == 0:
+        raise ValueError("X must hold at least one sample (a column); got n = 0: a mean over no samples is undefined")
     return ((W @ X - Y) ** 2).sum() / (2 * X.shape[1])
 
 

@@ -57,6 +57,7 @@ def psd_power(M: torch.Tensor, p: float) -> torch.Tensor:
 
     Eigenvalues at round-off level (below :math:`n\,\epsilon\,\lambda_{\max}`, including slightly negative
     ones) are set to 0 before the power, and :math:`M^0 = I` (the convention the end-to-end formula needs).
+    A non-symmetric :math:`M`, or a negative eigenvalue, beyond round-off (``100 n eps max|M|``) raises.
     """
     M = _tensor("M", M, 2)
     p = real("p", p, nonnegative=True)
@@ -64,7 +65,15 @@ def psd_power(M: torch.Tensor, p: float) -> torch.Tensor:
         raise ValueError(f"M must be square, got shape {tuple(M.shape)}")
     if p == 0:
         return torch.eye(M.shape[0], dtype=M.dtype, device=M.device)
+    if M.numel() == 0:
+        return M.clone()
+    slack = 100 * M.shape[0] * torch.finfo(M.dtype).eps * float(M.abs().max())
+    asym = float((M - M.T).abs().max())
+    if asym > slack:
+        raise ValueError(f"M must be symmetric (positive semi-definite), but max |M - M^T| = {asym:.3g}")
     evals, evecs = torch.linalg.eigh((M + M.T) / 2)
+    if float(evals[0]) < -slack:
+        raise ValueError(f"M must be positive semi-definite, but its smallest eigenvalue is {float(evals[0]):.6g}")
     return (evecs * _clip_roundoff(evals, M.shape[0]) ** p) @ evecs.T
 
 
@@ -147,6 +156,10 @@ def polar(w: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
         raise ValueError(f"w must be a vector or rows of {phi.numel()} entries (like phi), got {tuple(w.shape)}")
     w2 = w.reshape(-1, phi.numel())
     rho = torch.linalg.vector_norm(w2, dim=1)
+    if not (rho > 0).all():
+        raise ValueError(
+            f"w must be non-zero (the angle of 0 is undefined): row {int((rho > 0).logical_not().nonzero()[0])} is 0"
+        )
     cos = (w2 @ phi) / (rho * phi.norm())
     return rho, torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
 
@@ -196,6 +209,9 @@ def near_target(w: torch.Tensor, phi: torch.Tensor, angle: float = 0.1, rtol: fl
     r"""Whether :math:`w` has reached :math:`\Phi`: angle below ``angle`` degrees and
     :math:`|\rho - \|\Phi\|| \le` ``rtol`` :math:`\|\Phi\|`."""
     angle, rtol = real("angle", angle, positive=True), real("rtol", rtol, positive=True)
+    w = _tensor("w", w)
+    if w.dim() in (1, 2) and w.numel() and not w.reshape(-1, w.shape[-1])[-1].norm() > 0:
+        return False  # at 0: no direction, not at a non-zero target
     rho, ang = polar(w, phi)
     return bool(ang[-1] < angle and (rho[-1] - phi.norm()).abs() <= rtol * phi.norm())
 

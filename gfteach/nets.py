@@ -73,7 +73,10 @@ def as_generator(generator, name: str = "generator") -> torch.Generator:
         raise TypeError(
             f"{name} must be a torch.Generator or an integer seed (so that results reproduce), got {show(generator)}"
         )
-    return torch.Generator().manual_seed(integer(name, generator, minimum=0))
+    seed = integer(name, generator, minimum=0)
+    if seed >= 2**64:
+        raise ValueError(f"{name} must be a seed below 2**64 (torch seeds are 64-bit), got {seed}")
+    return torch.Generator().manual_seed(seed)
 
 
 def _module(model) -> nn.Module:
@@ -191,6 +194,11 @@ def _weighted_layers(model: nn.Module) -> list[nn.Module]:
 
 def _default_bound(layer: nn.Module) -> float:
     """PyTorch's default range for ``layer``'s bias (and, for Conv2d, its weight): 1/sqrt(fan-in)."""
+    if layer.weight.numel() == 0:
+        raise ValueError(
+            f"model has a layer {layer} with an empty weight of shape {tuple(layer.weight.shape)}: its fan-in or "
+            "fan-out is 0, so there is nothing to initialize (remove the layer or give it at least one unit)"
+        )
     fan_in = layer.weight[0].numel()
     return 1 / math.sqrt(fan_in)
 

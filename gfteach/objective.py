@@ -1,34 +1,32 @@
 r"""An objective :math:`f(\theta)` of one flat parameter vector, with its derivatives.
 
-Every tool of the course works on a flat float64 vector :math:`\theta \in \mathbb R^n`. An
-:class:`Objective` turns a network, a data set :math:`\{(x_i, y_i)\}_{i=1}^N` and a loss into
+Every tool of the course works on a flat float64 vector :math:`\theta \in \mathbb R^n`. An :class:`Objective`
+turns a network, a data set :math:`\{(x_i, y_i)\}_{i=1}^N` and a loss into
 
 .. math::
 
     f(\theta) = \frac1N \sum_{i=1}^N \ell\big(h_\theta(x_i), y_i\big),
 
-evaluated through :func:`torch.func.functional_call`, so the module's own parameters are never
-touched. The full batch may be processed in chunks :math:`C_1, \dots, C_J` of at most
-``chunk_size`` samples: with a loss that averages over its chunk,
-:math:`f = \sum_c \frac{|C_c|}{N}\,\ell_{C_c}`, which does not depend on the chunk size.
+evaluated through :func:`torch.func.functional_call`, so the module's own parameters are never touched. The
+full batch may be processed in chunks :math:`C_1, \dots, C_J` of at most ``chunk_size`` samples: with a loss
+that averages over its chunk, :math:`f = \sum_c \frac{|C_c|}{N}\,\ell_{C_c}`, independent of the chunk size.
 
 Derivatives come from reverse-mode autograd:
 
 * :math:`\nabla f(\theta)` by one backward pass;
-* :math:`\nabla^2 f(\theta)\,v = \nabla_\theta \langle \nabla f(\theta), v\rangle` by *double
-  backward*: the gradient is computed with its graph kept, then differentiated once more. The graph
-  can be reused for many products at the same :math:`\theta` (:meth:`~gfteach.objective.Objective.hvp_operator`), so
-  each product costs one backward pass through the gradient's graph;
+* :math:`\nabla^2 f(\theta)\,v = \nabla_\theta \langle \nabla f(\theta), v\rangle` by *double backward*: the
+  gradient is computed with its graph kept, then differentiated once more; the graph can be reused for many
+  products at the same :math:`\theta` (:meth:`~gfteach.objective.Objective.hvp_operator`), one backward each;
 * the dense Hessian column by column, :math:`\nabla^2 f\, e_j` as the forward-mode derivative of
   :math:`\nabla f` in direction :math:`e_j`, vectorized over the identity (:mod:`gfteach.hessian`).
 
-:func:`as_objective` gives a plain callable :math:`f(\theta)` (a toy 2-D landscape, say) the same
-interface. Counters (``n_value``, ``n_grad``, ``n_hvp``) record the work done.
+:func:`as_objective` gives a plain callable :math:`f(\theta)` (a toy 2-D landscape, say) the same interface.
+Counters (``n_value``, ``n_grad``, ``n_hvp``) record the work done.
 
-What the user's code returns is checked at the first evaluation: the loss (or ``f(theta)``) must be a
-real scalar tensor *connected to* :math:`\theta`'s autograd graph (a value computed through NumPy,
-``.item()`` or ``torch.tensor(...)`` would have a silently zero gradient), and the model's outputs must
-match the targets' shape for ``"mse"`` (no broadcasting) and the class labels for ``"cross_entropy"``.
+What the user's code returns is checked at the first evaluation: the loss (or ``f(theta)``) must be a real
+scalar tensor *connected to* :math:`\theta`'s autograd graph (a value computed through NumPy, ``.item()`` or
+``torch.tensor(...)`` would have a silently zero gradient), and the model's outputs must match the targets'
+shape for ``"mse"`` (no broadcasting) and the class labels for ``"cross_entropy"``.
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ._checks import data, function, integer, model_outputs, name_of, named_or_callable, show
-from .hessian import HESSIAN_BLOCK, SMALL_HESSIAN, blocked_hessian, dense_hessian, hessian_rows
+from .hessian import HESSIAN_BLOCK, SMALL_HESSIAN, blocked_hessian, dense_hessian, grad_or_zero, hessian_rows
 
 __all__ = ["Objective", "FunctionObjective", "as_objective", "LOSSES", "HESSIAN_BLOCK", "SMALL_HESSIAN"]
 
@@ -99,7 +97,7 @@ class _Differentiable:
     def _grad(self, term: torch.Tensor, x: torch.Tensor, **kw) -> torch.Tensor:
         r""":math:`\nabla_x` term; the first time, check that the term is connected to ``x``'s autograd graph."""
         if self._verified:
-            return _grad_or_zero(term, x, **kw)
+            return grad_or_zero(term, x, **kw)
         g = torch.autograd.grad(term, x, allow_unused=True, **kw)[0] if term.requires_grad else None
         if g is None:
             raise ValueError(
@@ -158,7 +156,7 @@ class _Differentiable:
         out = torch.zeros_like(x)
         for term in self._terms(x):
             g = self._grad(term, x, create_graph=True)
-            out += _grad_or_zero(g, x, v)
+            out += grad_or_zero(g, x, v)
         return out
 
     def hvp_operator(self, theta: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -173,8 +171,10 @@ class _Differentiable:
 
         @torch.enable_grad()
         def product(v: torch.Tensor) -> torch.Tensor:
+            if not (isinstance(v, torch.Tensor) and v.shape == x.shape and v.dtype == x.dtype):
+                self.check_vector(v, "v")  # raises, naming v
             self.n_hvp += 1
-            return _grad_or_zero(g, x, v, retain_graph=True)
+            return grad_or_zero(g, x, v, retain_graph=True)
 
         product.gradient = g.detach()
         return product
@@ -202,14 +202,6 @@ class _Differentiable:
         self.n_grad += 1
         terms = [self._grad(term, x, create_graph=True) for term in self._terms(x)]
         return terms[0] if len(terms) == 1 else torch.stack(terms).sum(0)
-
-
-def _grad_or_zero(out: torch.Tensor, x: torch.Tensor, v: torch.Tensor | None = None, **kw) -> torch.Tensor:
-    """``autograd.grad(out, x, v)``, or zeros when ``out`` does not depend on ``x`` (never a ZeroTensor)."""
-    if not out.requires_grad:
-        return torch.zeros_like(x)
-    (g,) = torch.autograd.grad(out, x, v, allow_unused=True, **kw)
-    return torch.zeros_like(x) if g is None or g._is_zerotensor() else g
 
 
 class Objective(_Differentiable):
@@ -265,6 +257,10 @@ class Objective(_Differentiable):
     def flatten(self, tensors) -> torch.Tensor:
         """Concatenate tensors shaped like the parameters (a dict by name, or a sequence in order)."""
         expected = [tuple(s) for s in self.shapes]
+        if not isinstance(tensors, (dict, list, tuple)):
+            raise TypeError(
+                f"tensors must be a dict by name or a list of tensors shaped {expected}, got {show(tensors)}"
+            )
         items = [tensors.get(name) for name in self.names] if isinstance(tensors, dict) else list(tensors)
         if [tuple(t.shape) if isinstance(t, torch.Tensor) else None for t in items] != expected:
             got = [show(t) for t in items]
@@ -273,6 +269,10 @@ class Objective(_Differentiable):
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of ``theta`` shaped like the parameters, by name (differentiable)."""
+        self.check_vector(theta)  # raises on junk; the views below are of theta itself
+        return self._split(theta)
+
+    def _split(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         chunks = theta.split(self.numels)
         return {name: c.view(shape) for name, c, shape in zip(self.names, chunks, self.shapes)}
 
@@ -280,12 +280,12 @@ class Objective(_Differentiable):
         """Copy ``theta`` into the module's parameters (in place) and return the module."""
         theta = self.check_vector(theta)
         with torch.no_grad():
-            for p, value in zip(self.model.parameters(), self.unflatten(theta).values()):
+            for p, value in zip(self.model.parameters(), self._split(theta).values()):
                 p.copy_(value)
         return self.model
 
     def _terms(self, theta: torch.Tensor) -> Iterator[torch.Tensor]:
-        return self._terms_of(self.unflatten(theta))
+        return self._terms_of(self._split(theta))
 
     def _terms_of(self, params: dict[str, torch.Tensor]) -> Iterator[torch.Tensor]:
         N, size = self.n_samples, self.chunk_size

@@ -17,19 +17,22 @@ The run cannot hang: NaN/inf in the derivative or the step-size logic ends it wi
 :class:`IntegrationError` (saying where and why), so does the step budget ``max_steps``; and a *stiff*
 problem (the step pinned at the stability limit :math:`h|\lambda| \approx` the method's real stability
 limit, detected as Hairer & Wanner do) ends at once with :class:`StiffnessError` when the
-stability-limited steps it still needs exceed that budget. ``F`` is checked at its first call.
+stability-limited steps it still needs exceed that budget; a *collapsed* step (a kink, jump or singularity of
+``F``: the accepted step stays below ``COLLAPSE`` times the largest one so far, for ``COLLAPSE_COUNT`` steps
+in a row, at a pace that cannot reach the last time within the budget) ends it at once with reason
+``"nonsmooth"``. What ``F`` returns is checked at every call (shape, dtype, device; detached).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import torch
 
 from ._checks import function, integer, real, returned, state, times
 from .butcher import Tableau, get_method
+from .solution import IntegrationError, ODESolution, StiffnessError
 
 __all__ = ["odeint", "ODESolution", "IntegrationError", "StiffnessError"]
 
@@ -38,49 +41,7 @@ SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
 #: :math:`h|\lambda|` exceeds this fraction of the method's real stability limit; after ``STIFF_COUNT`` such
 #: steps (with fewer than ``NONSTIFF_RESET`` others in a row) the problem counts as stiff.
 STIFF_FRACTION, STIFF_COUNT, NONSTIFF_RESET = 0.9, 15, 6
-
-
-class IntegrationError(RuntimeError):
-    """The solver could not continue: the solution or the derivative became non-finite, the steps became
-    too small, or the step budget ran out.
-
-    ``t`` is the time reached, ``solution`` the output computed up to then (an :class:`ODESolution`
-    holding the requested times ``<= t``) and ``reason`` one of ``"nonfinite"``, ``"step_too_small"``,
-    ``"max_steps"`` or ``"stiff"``.
-    """
-
-    def __init__(self, message: str, t: float, solution: ODESolution, reason: str = ""):
-        super().__init__(message)
-        self.t, self.solution, self.reason = t, solution, reason
-
-
-class StiffnessError(IntegrationError):
-    r"""The problem is stiff: the step is limited by stability, not accuracy, and the steps still needed
-    exceed the budget. ``lam`` estimates :math:`|\lambda|` (the Jacobian's stiff eigenvalue), ``stable_step``
-    the largest stable step and ``steps_needed`` the steps left to reach the last time."""
-
-    def __init__(self, message, t, solution, lam: float, stable_step: float, steps_needed: float):
-        super().__init__(message, t, solution, "stiff")
-        self.lam, self.stable_step, self.steps_needed = lam, stable_step, steps_needed
-
-
-@dataclass
-class ODESolution:
-    """Output of :func:`odeint`.
-
-    ``y[i]`` approximates :math:`y(t_i)`; ``nfev`` counts evaluations of ``F``; ``nsteps`` accepted
-    and ``nrejected`` rejected steps; ``step_times``/``step_sizes`` list the accepted steps
-    (their start times and sizes), which shows how an adaptive method chose its steps.
-    """
-
-    t: torch.Tensor
-    y: torch.Tensor
-    method: str
-    nfev: int = 0
-    nsteps: int = 0
-    nrejected: int = 0
-    step_times: list[float] = field(default_factory=list)
-    step_sizes: list[float] = field(default_factory=list)
+COLLAPSE, COLLAPSE_COUNT = 1e-4, 200
 
 
 def odeint(
@@ -98,7 +59,8 @@ def odeint(
     """Solve :math:`y' = F(t, y)` from ``y(t[0]) = y0`` and return the solution at every time in ``t``.
 
     :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns a tensor of
-        the same shape and dtype (checked at the first call: no broadcasting, finite values).
+        the same shape and dtype (checked at every call: no broadcasting; finite at the first call). The
+        result is detached: odeint does not differentiate through the solve.
     :param y0: initial state, a finite floating-point tensor of any shape (an empty one gives an empty solution).
     :param t: strictly increasing output times; ``t[0]`` is the initial time (``t = [t0]`` returns ``y0``).
     :param method: a name from :data:`gfteach.butcher.METHODS` (``euler``, ``heun``, ``midpoint``,
@@ -106,7 +68,7 @@ def odeint(
     :param step: fixed step size :math:`h > 0`; ``None`` selects adaptive stepping (embedded pairs only).
     :param rtol: relative tolerance of the adaptive controller (at least the machine epsilon of ``y0``'s dtype).
     :param atol: absolute tolerance of the adaptive controller (> 0).
-    :param first_step: initial step of the adaptive controller (default: Hairer's automatic choice).
+    :param first_step: initial step of the adaptive controller (default: Hairer's automatic choice; not with ``step``).
     :param max_steps: the step budget. Beyond it, or as soon as a stiff problem is seen to need more
         stability-limited steps than are left, :class:`IntegrationError` (:class:`StiffnessError`).
     """
@@ -115,28 +77,30 @@ def odeint(
     grid = times("t", t)
     tab = get_method(method)
     max_steps = integer("max_steps", max_steps, minimum=1)
+    rtol, atol = real("rtol", rtol, positive=True), real("atol", atol, positive=True)
+    first_step = None if first_step is None else real("first_step", first_step, positive=True)
     if step is not None:
         step = real("step", step, positive=True)
+        if first_step is not None:
+            raise ValueError("first_step sets the adaptive controller's first step: pass step or first_step, not both")
     else:
         if not tab.adaptive:
             raise ValueError(
                 f"method {tab.name!r} has no embedded error estimate, so it cannot choose its own steps: "
                 "pass step=h, or use an adaptive method ('bs23', 'dopri5')"
             )
-        rtol, atol = real("rtol", rtol, positive=True), real("atol", atol, positive=True)
         eps = torch.finfo(y0.dtype).eps
         if rtol < eps:
             raise ValueError(
                 f"rtol = {rtol:.3g} is below the resolution of y0's dtype {y0.dtype} (machine epsilon {eps:.3g}), "
                 f"so no step can meet it: use a larger rtol (e.g. {100 * eps:.3g}) or a float64 state"
             )
-        first_step = None if first_step is None else real("first_step", first_step, positive=True)
     shape, t0 = y0.shape, float(grid[0])
     if grid.numel() == 1 or y0.numel() == 0:  # nothing to integrate: y(t) = y0 at every requested time
         out = y0.clone().expand(grid.numel(), *shape).clone()
         return ODESolution(t=grid.clone(), y=out, method=tab.name)
     f0 = returned("fun(t0, y0)", fun(t0, y0.clone()), y0, finite=False)
-    run = _Run(_flat(fun, shape), y0.reshape(-1).clone(), grid, tab, max_steps, shape)
+    run = _Run(_checked(fun, y0), y0.reshape(-1).clone(), grid, tab, max_steps, shape)
     run.nfev = 1  # the call above
     if not torch.isfinite(f0).all():
         run.fail("fun(t0, y0) returned non-finite values at the (finite) initial state: the derivative is "
@@ -149,12 +113,17 @@ def odeint(
     return run.solution()
 
 
-def _flat(fun, shape: torch.Size):
-    if len(shape) == 1:
-        return fun  # the common case needs no reshaping: views cost microseconds per call
+def _checked(fun, y0: torch.Tensor):
+    """``fun`` on flat states, its result checked at every call (a few attribute comparisons) and detached."""
+    shape, dtype, device, flat = y0.shape, y0.dtype, y0.device, len(y0.shape) != 1
 
     def rhs(tt: float, y: torch.Tensor) -> torch.Tensor:
-        return fun(tt, y.view(shape)).reshape(-1)
+        value = fun(tt, y.view(shape) if flat else y)
+        if not (torch.is_tensor(value) and value.shape == shape and value.dtype == dtype and value.device == device):
+            returned(f"fun(t, y) at t = {tt:.6g}", value, y0, finite=False)
+        if value.requires_grad:
+            value = value.detach()
+        return value.reshape(-1) if flat else value
 
     return rhs
 
@@ -171,10 +140,10 @@ class _Run:
         self.c = [float(ci) for ci in tab.c]
         self.t = float(times[0])
         dt = {"dtype": y.dtype, "device": y.device}
-        self.A = torch.as_tensor(tab.A, **dt)
-        self.b = torch.as_tensor(tab.b, **dt)
-        self.e = None if tab.error is None else torch.as_tensor(tab.error, **dt)
-        self.P = None if tab.dense is None else torch.as_tensor(tab.dense, **dt)
+        self.A = torch.tensor(tab.A, **dt)
+        self.b = torch.tensor(tab.b, **dt)
+        self.e = None if tab.error is None else torch.tensor(tab.error, **dt)
+        self.P = None if tab.dense is None else torch.tensor(tab.dense, **dt)
         self.K = torch.empty(tab.stages + 1, y.numel(), **dt)
         # views made once: slicing inside the step loop costs more than the arithmetic
         self.K_rows = list(self.K)
@@ -185,10 +154,11 @@ class _Run:
         self.step_times: list[float] = []
         self.step_sizes: list[float] = []
         weights = tab.stiffness_weights or (None, None)
-        self.stiff_u, self.stiff_v = (None if w is None else torch.as_tensor(w, **dt) for w in weights)
+        self.stiff_u, self.stiff_v = (None if w is None else torch.tensor(w, **dt) for w in weights)
         self.noise = 1e3 * torch.finfo(y.dtype).eps * (0.0 if weights[0] is None else float(abs(weights[0]).sum()))
         self.n_stiff = self.n_nonstiff = 0
-        self.lam = 0.0
+        self.lam = self.h_max = 0.0
+        self.n_collapsed, self.size0 = 0, max(1.0, float(y.abs().max()))
 
     def f(self, t: float, y: torch.Tensor) -> torch.Tensor:
         self.nfev += 1
@@ -299,6 +269,7 @@ class _Run:
             self.nsteps += 1
             self.y, self.t = y_new, t_new
             self.stiffness(h, t_end)
+            self.collapse(h, t_end)
             rows[0].copy_(rows[s])  # first same as last
             factor = MAX_FACTOR if err == 0 else min(MAX_FACTOR, SAFETY * err**exponent)
             h *= min(1.0, factor) if rejected else factor
@@ -331,6 +302,20 @@ class _Run:
                 "larger max_steps"
             )
             raise StiffnessError(message, self.t, self.solution(), self.lam, stable, needed)
+
+    def collapse(self, h: float, t_end: float):
+        """End a run whose accepted step has collapsed (a kink, jump or singularity of F) at a hopeless pace."""
+        self.h_max = max(self.h_max, h)
+        hopeless = h < COLLAPSE * self.h_max and t_end - self.t > h * (self.max_steps - self.nsteps)
+        self.n_collapsed = self.n_collapsed + 1 if hopeless else 0
+        if self.n_collapsed >= COLLAPSE_COUNT and float(self.y.abs().max()) < 1e3 * self.size0:  # not a blow-up
+            self.fail(
+                f"the step size collapsed from {self.h_max:.3g} to {h:.3g} for {self.n_collapsed} steps in a row, "
+                f"so reaching t = {t_end:.6g} would take more than max_steps = {self.max_steps}: the right-hand "
+                "side is not smooth (a kink or jump, e.g. abs, sign or ReLU at 0) or is singular (an infinite "
+                "derivative) near here",
+                "nonsmooth",
+            )
 
     def stiff_note(self) -> str:
         stable = self.tab.stability_limit / self.lam if self.n_stiff else 0.0

@@ -762,3 +762,119 @@ def test_item7_structured_inputs_are_validated():
     with pytest.raises(ValueError, match="targets must have the shape of the model's outputs"):
         obj = Objective(small_net(), X, Y1[:, 0])
         obj.value(obj.theta0())
+
+
+# -- audit of issue 15 (second round): hangs on non-smooth flows, per-call checks, frozen tableaus --------
+
+_F = torch.float64
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        lambda: odeint(lambda t, y: -torch.sign(y), torch.tensor([1.0, 2.0], dtype=_F), [0, 3]),
+        lambda: odeint(
+            lambda t, y: -torch.sign(y - 0.5) / (2 * (y - 0.5).abs().sqrt()), torch.ones(1, dtype=_F), [0, 1]
+        ),
+    ],
+)
+def test_audit_nonsmooth_rhs_stops_at_once_naming_the_time(run):
+    start = time.perf_counter()
+    with pytest.raises(IntegrationError, match="not smooth") as info:
+        run()
+    assert time.perf_counter() - start < 10 and info.value.reason == "nonsmooth"
+    assert 0.47 < info.value.t < 1.01  # the kink at t = 1 (sign) or the singular point t = 0.4714 (sqrt)
+
+
+@pytest.mark.parametrize(
+    "f, theta0, t_kink",
+    [
+        (lambda th: th.abs().sum(), torch.tensor([1.0, 2.0], dtype=_F), 1.0),
+        (lambda th: (th - 0.5).abs().sqrt().sum(), torch.ones(1, dtype=_F), (4 / 3) * 0.5**1.5),
+    ],
+)
+def test_audit_gradient_flow_reaching_a_kink_reports_where(f, theta0, t_kink):
+
+    with pytest.raises(IntegrationError, match="gradient flow stopped at t") as info:
+        gradient_flow(f, theta0, [0, 3])
+    assert info.value.t == pytest.approx(t_kink, abs=1e-3)
+
+
+def test_audit_smooth_blow_up_is_still_a_blow_up_not_a_kink():
+    with pytest.raises(IntegrationError) as info:
+        odeint(lambda t, y: y**2, torch.ones(1, dtype=_F), [0.0, 2.0])
+    assert info.value.reason == "step_too_small"
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"method": "euler", "step": 0.25}])
+@pytest.mark.parametrize("late", [lambda y: y[:1], lambda y: y.long(), lambda y: None])
+def test_audit_fun_is_checked_at_every_call(kwargs, late):
+    y0 = torch.tensor([1.0, 2.0], dtype=_F)
+    method = kwargs.pop("method", "dopri5")
+    with pytest.raises((TypeError, ValueError), match=r"fun\(t, y\) at t = "):
+        odeint(lambda t, y: -y if t < 0.5 else late(-y), y0, [0, 1], method, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [{"rtol": "x"}, {"atol": None}, {"first_step": -1}, {"first_step": 0.1}])
+def test_audit_fixed_step_validates_every_argument(bad):
+    with pytest.raises((TypeError, ValueError), match=next(iter(bad))):
+        odeint(lambda t, y: -y, torch.ones(2, dtype=_F), [0, 1], step=0.5, **bad)
+
+
+def test_audit_fun_output_requiring_grad_is_detached_and_meta_y0_refused():
+    net = nn.Linear(2, 2).double()
+    y0 = torch.tensor([1.0, 2.0], dtype=_F)
+    sol = odeint(lambda t, y: net(y), y0, [0, 1])
+    ref = odeint(lambda t, y: net(y).detach(), y0, [0, 1])
+    assert not sol.y.requires_grad and torch.allclose(sol.y, ref.y)
+    with pytest.raises(ValueError, match="y0.*meta"):
+        odeint(lambda t, y: -y, torch.ones(2, dtype=_F, device="meta"), [0, 1])
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_audit_butcher_arrays_are_read_only(name):
+    tab = METHODS[name]
+    for array in (tab.A, tab.b, tab.c, tab.error, tab.dense):
+        if array is not None:
+            with pytest.raises(ValueError, match="read-only"):
+                array.reshape(-1)[0] = 0.9
+    assert tab.b.sum() == pytest.approx(1.0)
+
+
+def test_audit_lanczos_resolves_a_cluster_at_the_top():
+    d = torch.tensor([1.0] * 99 + [1.0 + 1e-9], dtype=_F)
+    r = extreme_eigenvalues(lambda th: 0.5 * (d * th * th).sum(), torch.zeros(100, dtype=_F), dense=False)
+    assert r.converged and abs(r.lambda_max - (1 + 1e-9)) < 1e-12 and abs(r.lambda_min - 1) < 1e-12
+
+
+@pytest.mark.parametrize("bad", [{"max_iter": "5"}, {"max_iter": -3}, {"v0": "junk"}])
+def test_audit_extreme_eigenvalues_validates_on_the_dense_path(bad):
+    with pytest.raises((TypeError, ValueError), match=next(iter(bad))):
+        extreme_eigenvalues(lambda th: 0.5 * (th * th).sum(), torch.ones(2, dtype=_F), **bad)
+
+
+def test_audit_objective_vectors_named():
+
+    obj = Objective(nn.Linear(2, 1).double(), torch.ones(3, 2, dtype=_F), torch.ones(3, 1, dtype=_F))
+    theta = torch.ones(3, dtype=_F)
+    hvp = obj.hvp_operator(theta)
+    for v in (torch.ones(2, dtype=_F), None):
+        with pytest.raises((TypeError, ValueError), match="v must"):
+            hvp(v)
+    for junk in (None, 5):
+        with pytest.raises(TypeError, match="tensors must"):
+            obj.flatten(junk)
+    for junk in (torch.zeros(4, dtype=_F), None):
+        with pytest.raises((TypeError, ValueError), match="theta must"):
+            obj.unflatten(junk)
+    assert torch.equal(obj.flatten(obj.unflatten(torch.arange(3.0, dtype=_F))), torch.arange(3.0, dtype=_F))
+
+
+def test_audit_distance_needs_increasing_times():
+
+    def traj(times, thetas):
+        thetas = torch.tensor(thetas, dtype=_F)
+        return Trajectory(torch.tensor(times, dtype=_F), thetas, thetas.sum(1), "gf", 0)
+
+    with pytest.raises(ValueError, match=r"b\.times must be strictly increasing"):
+        distance(traj([0.0, 1.0], [[0.0, 0.0], [1.0, 0.0]]), traj([1.0, 0.0], [[5.0, 0.0], [0.0, 0.0]]))

@@ -152,7 +152,7 @@ ERRORS = [
         "product-phi-matrix",
         lambda: product_objective([3, 4, 2], lambda W: W).value(torch.ones(20, dtype=f64)),
         (TypeError, ValueError),
-        "f(theta)",
+        "phi(W_N...W_1)",
     ),  # fmt: skip
     ("whitened-phi-shape", lambda: whitened_objective(torch.ones(3, 2, dtype=f64), [3, 4, 2]), ValueError, "Phi"),
     ("whitened-phi-1d", lambda: whitened_objective(torch.ones(3, dtype=f64), [3, 4, 1]), ValueError, "Phi"),
@@ -321,3 +321,36 @@ def test_the_corpus_covers_every_public_function():
     assert set(short) == set(linear.__all__) | set(linear_flow.__all__)
     assert all(word in named for word in short.values()), [f for f, w in short.items() if w not in named]
     assert math.isfinite(LIMIT_S)
+
+
+# -- audit of issue 15 (second round) ------------------------------------------------------------------
+
+_F = torch.float64
+
+
+def test_audit_psd_power_refuses_non_psd_and_non_symmetric():
+    with pytest.raises(ValueError, match="positive semi-definite.*-1"):
+        linear_flow.psd_power(-torch.eye(2, dtype=_F), 0.5)
+    with pytest.raises(ValueError, match="symmetric"):
+        linear_flow.psd_power(torch.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=_F), 0.5)
+    assert linear_flow.psd_power(torch.zeros(0, 0, dtype=_F), 0.5).shape == (0, 0)
+    M = torch.tensor([[4.0, 0.0], [0.0, 9.0]], dtype=_F)
+    assert torch.allclose(linear_flow.psd_power(M, 0.5), torch.diag(torch.tensor([2.0, 3.0], dtype=_F)))
+
+
+def test_audit_polar_of_zero_raises():
+    with pytest.raises(ValueError, match="w must be non-zero"):
+        linear_flow.polar(torch.zeros(2, dtype=_F), torch.tensor([1.0, 0.0], dtype=_F))
+
+
+def test_audit_linear_empty_inputs_and_phi_named():
+    with pytest.raises(ValueError, match="X must hold at least one sample"):
+        linear.regression_loss(torch.ones(1, 2, dtype=_F), torch.ones(2, 0, dtype=_F), torch.ones(1, 0, dtype=_F))
+    with pytest.raises(ValueError, match="thetas must hold at least one row"):
+        linear.balance_drift(torch.zeros(0, 4, dtype=_F), [2, 2])
+
+    def my_phi(W):
+        return W
+
+    with pytest.raises(ValueError, match=r"phi\(W_N...W_1\) \(my_phi\)"):
+        linear.product_objective([2, 2], my_phi).value(torch.zeros(4, dtype=_F))

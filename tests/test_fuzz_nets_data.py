@@ -278,3 +278,16 @@ def test_degenerate_but_valid_sizes_give_correct_results():
     assert nets.deep_linear(1, 2, 3)[1].weight.shape == (3, 2)
     one = torch.ones(3, dtype=f64)
     assert float(paper.weight_distance(one, one, torch.zeros(3, dtype=bool))) == 0.0  # nothing selected: 0
+
+
+# -- audit of issue 15 (second round) ------------------------------------------------------------------
+
+
+def test_audit_huge_seed_and_empty_layer_named():
+    with pytest.raises(ValueError, match="generator must be a seed below 2\\*\\*64"):
+        nets.paper_network("fc_linear", 2**70)
+    assert nets.as_generator(2**64 - 1).initial_seed() == 2**64 - 1
+    with pytest.warns(UserWarning):  # torch's own warning when it builds the empty layer
+        layer = nn.Linear(0, 3).double()
+    with pytest.raises(ValueError, match="fan-in or fan-out is 0"):
+        nets.paper_init_(layer, 1)
