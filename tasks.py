@@ -88,7 +88,8 @@ def refresh(names: list[str]) -> int:
     then regenerate the Colab notebooks, which are made from the chapters."""
     code = run(
         PY, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-        "--ExecutePreprocessor.timeout=900", *(names or chapters()),
+        "--ExecutePreprocessor.timeout=900", "--ExecutePreprocessor.store_widget_state=False",
+        *(names or chapters()),
         env={"GFTEACH_EXPLORER_FRAMES": "all"},
     )  # fmt: skip
     return code or colab()
