@@ -282,7 +282,7 @@ def check_stability_polynomial(method, coefficients):
 
 @checker
 def check_stability_limit(method, value):
-    """Is ``value`` the method's real stability limit: the largest x with |R(-u)| ≤ 1 for all u in [0, x]?"""
+    r"""Is ``value`` the real stability limit, the largest :math:`x` with :math:`|R(-u)| \le 1` on :math:`[0, x]`?"""
     tab = get_method(method)
     x, limit = as_number(value, "the stability limit"), tab.stability_limit
     if agrees(x, limit, digits=4):
