@@ -14,9 +14,9 @@ One entry point, :func:`odeint`, for every method in :data:`gfteach.butcher.METH
   output, so asking for many times costs no extra function evaluations.
 
 The run cannot hang: NaN/inf in the derivative or the step-size logic ends it with
-:class:`IntegrationError` (saying where and why), so does the step budget ``max_steps``; and a *stiff*
+:class:`~gfteach.solution.IntegrationError` (saying where and why), so does the step budget ``max_steps``; and a *stiff*
 problem (the step pinned at the stability limit :math:`h|\lambda| \approx` the method's real stability
-limit, detected as Hairer & Wanner do) ends at once with :class:`StiffnessError` when the
+limit, detected as Hairer & Wanner do) ends at once with :class:`~gfteach.solution.StiffnessError` when the
 stability-limited steps it still needs exceed that budget; a *collapsed* step (a kink, jump or singularity of
 ``F``: the accepted step stays below ``COLLAPSE`` times the largest one so far, for ``COLLAPSE_COUNT`` steps
 in a row, at a pace that cannot reach the last time within the budget) ends it at once with reason
@@ -70,7 +70,8 @@ def odeint(
     :param atol: absolute tolerance of the adaptive controller (> 0).
     :param first_step: initial step of the adaptive controller (default: Hairer's automatic choice; not with ``step``).
     :param max_steps: the step budget. Beyond it, or as soon as a stiff problem is seen to need more
-        stability-limited steps than are left, :class:`IntegrationError` (:class:`StiffnessError`).
+        stability-limited steps than are left, :class:`~gfteach.solution.IntegrationError`
+        (:class:`~gfteach.solution.StiffnessError`).
     """
     function("fun", fun)
     y0 = state("y0", y0)
