@@ -12,7 +12,7 @@ import re
 import pytest
 from notebook_runs import ROOT, load, nbconvert, numbers, outputs_text, run_all, secrets, source, tiny_chapter
 
-from gfteach.course.myst import HIDDEN_TAGS, Book, blocks
+from gfteach.course.myst import HIDDEN_TAGS, Book, MystError, blocks
 from gfteach.course.notebooks import STUB_PREFIX, NotebookError, student_notebook
 
 BOOK = Book.load(ROOT)
@@ -58,6 +58,9 @@ BAD_CODE = {
     "nbgrader's markers": ("### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", "not the book's marker"),
     "a line ignoring the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nprint(2 - 1)\n", "ignores"),
     "not python": ("# BEGIN SOLUTION\ny = (\n# END SOLUTION\n", "not valid Python"),
+    "a line overwriting the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\ny = 3\ncheck(y)\n", "overwrites the student's y"),
+    "a loop rebinding the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nfor y in [1]:\n    check(y)\n", "overwrites"),
+    "a shell escape": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\n!echo y\n", "ignores"),
 }
 
 
@@ -100,6 +103,35 @@ def test_solution_fences_that_do_not_pair_are_an_error_never_a_silent_deletion(c
 def test_junk_gets_a_clear_error(junk):
     with pytest.raises(NotebookError, match="not a notebook|not a cell|source must be"):
         student_notebook(junk)
+
+
+def test_a_magic_reading_the_answer_may_follow_a_solution():
+    nb = tiny_chapter()
+    nb["cells"][6]["source"] = "# BEGIN SOLUTION\ntotal = 1.5 + 2.25\n# END SOLUTION\n%time check_total(total)\n"
+    stub = [source(c) for c in student_notebook(nb)["cells"] if is_stub(c)]
+    assert stub[0].endswith("raise NotImplementedError('Exercise 1.1: write your solution here')\n%time check_total(total)")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"name": 5}, TypeError, "name must be the chapter's name"),
+        ({"book": "x"}, TypeError, "book must be a gfteach.course.myst.Book"),
+        ({"book": BOOK, "name": "ch99_nothing"}, NotebookError, "name must be one of the book's chapters"),
+        ({"book": BOOK}, NotebookError, "name must be one of the book's chapters"),
+    ],
+    ids=["name not a str", "book not a Book", "name not in the book", "no name with a book"],
+)
+def test_a_wrong_book_or_name_is_a_clear_error(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        student_notebook(tiny_chapter(), **kwargs)
+
+
+def test_unclosed_directive_options_name_the_chapter_and_the_cell():
+    nb = tiny_chapter()
+    nb["cells"][2]["source"] = "```{note}\n---\nclass: x\nThe body.\n```\n"
+    with pytest.raises(MystError, match=r"^ch09, cell 2: directive options opened with '---' are never closed"):
+        student_notebook(nb, name="ch09")
 
 
 def test_the_stub_runs_and_the_answer_gets_feedback(tmp_path):

@@ -33,8 +33,8 @@ _ROLE = re.compile(r"\{([A-Za-z][\w:.-]*)\}`([^`]+)`")
 _TARGET = re.compile(r"^\(([^()\s]+)\)=[ \t]*\n?", re.M)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _EXPLICIT = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.S)
-_ADMONITIONS = set("note tip hint warning important caution attention danger error seealso admonition dropdown".split())
-_ADMONITIONS |= {"margin", "sidebar", "topic", "epigraph"}
+_ADMONITIONS = set("note tip hint warning important caution attention danger error seealso admonition dropdown "
+                   "margin sidebar topic epigraph".split())
 _CODE_ROLES = {"code", "command", "file", "samp", "func", "class", "meth", "mod", "attr", "obj", "data", "exc", "any"}
 
 
@@ -201,12 +201,15 @@ class Book:
         self.order = [name for name, _ in chapters]
         for name, nb in chapters:  # a first pass over every chapter indexes its labels
             chapter = self.chapter(name, indexing=True)
-            for cell in nb.get("cells", []):
+            for index, cell in enumerate(nb.get("cells", [])):
                 hidden = set(cell.get("metadata", {}).get("tags", [])) & HIDDEN_TAGS
-                if cell["cell_type"] == "code":
-                    chapter.figure(cell)
-                elif cell["cell_type"] == "markdown" and not hidden:
-                    chapter.markdown("".join(cell.get("source", "")))  # a str or a list of lines
+                try:
+                    if cell["cell_type"] == "code":
+                        chapter.figure(cell)
+                    elif cell["cell_type"] == "markdown" and not hidden:
+                        chapter.markdown("".join(cell.get("source", "")))  # a str or a list of lines
+                except MystError as error:
+                    raise MystError(f"{name}, cell {index}: {str(error).removeprefix(f'{name}: ')}") from None
 
     @classmethod
     def load(cls, root: Path) -> Book:
@@ -257,10 +260,8 @@ class Chapter:
         return re.sub(r"\n{3,}", "\n\n", out)
 
     def block(self, b: Block) -> str:
-        if b.kind == "text":
-            return self.inline(b.raw)
-        if b.kind == "code":
-            return b.raw
+        if b.kind != "directive":
+            return self.inline(b.raw) if b.kind == "text" else b.raw
         return self.directive(b).strip("\n") + "\n\n"
 
     def directive(self, b: Block) -> str:
@@ -311,9 +312,8 @@ class Chapter:
     def figure(self, cell) -> str | None:
         """The caption of a code cell's figure (``metadata.mystnb.figure``) as Markdown, numbered."""
         meta = cell.get("metadata", {})  # a remove-cell cell shows no figure; a remove-input one does
-        spec = (
-            {} if {"remove-cell", "remove_cell"} & set(meta.get("tags", [])) else meta.get("mystnb", {}).get("figure")
-        )
+        removed = {"remove-cell", "remove_cell"} & set(meta.get("tags", []))
+        spec = {} if removed else meta.get("mystnb", {}).get("figure")
         if not spec or not (spec.get("caption") or spec.get("name")):
             return None
         caption = self.inline(spec.get("caption", "")).strip()

@@ -1,15 +1,9 @@
 """Notebooks made from the book's chapters: for students, for an nbgrader course, for Colab.
 
 A chapter marks each exercise's solution with the MyST fences ``{solution-start}`` … ``{solution-end}``
-(or a ``{solution}`` block) around solution prose and solution code cells. A solution code cell is::
-
-    # BEGIN SOLUTION
-    # HINT: one line the student's stub shows
-    answer = ...
-    # END SOLUTION
-    ch01.check_something(answer)      # only lines that use the names the solution defines
-
-From it, with the book's MyST turned into Markdown (:mod:`gfteach.course.myst`) and the cells the book
+(or a ``{solution}`` block) around solution prose and solution code cells; a solution code cell marks
+its solution ``# BEGIN SOLUTION`` … ``# END SOLUTION`` and is followed by lines that read the student's
+answer, such as the checker call (:mod:`gfteach.course.solutions`). From it, with the book's MyST turned into Markdown (:mod:`gfteach.course.myst`) and the cells the book
 hides (``remove-cell``, ``remove-input``) dropped:
 
 * :func:`student_notebook`: solution prose gives way to an answer cell, each marked region to a stub
@@ -22,7 +16,7 @@ hides (``remove-cell``, ``remove-input``) dropped:
 
 Anything ambiguous is a :class:`NotebookError` naming the cell, never a silent copy or deletion: unbalanced
 or nested markers, ``### BEGIN SOLUTION``, an unlabelled, unclosed or nested ``{solution-start}``, a line
-after ``# END SOLUTION`` that ignores the student's answer."""
+after ``# END SOLUTION`` that ignores or overwrites the student's answer."""
 
 from __future__ import annotations
 
@@ -36,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .myst import HIDDEN_TAGS, Book, MystError, blocks
+from .solutions import NotebookError, Segment, after_solution, is_check, is_marked, segments
 
 __all__ = ["NotebookError", "student_notebook", "nbgrader_notebook", "colab_notebook", "segments", "release",
            "install_cell", "STUB_PREFIX", "COLAB_HAS", "main"]  # fmt: skip
@@ -43,13 +38,7 @@ __all__ = ["NotebookError", "student_notebook", "nbgrader_notebook", "colab_note
 STUB_PREFIX = "Exercise"
 #: distributions Colab provides: the install cell never installs (or upgrades) them.
 COLAB_HAS = {"torch", "numpy", "scipy", "matplotlib", "scikit-learn", "ipywidgets", "ipython", "tqdm"}
-_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END)\s+SOLUTION\b", re.I)
 _PROSE_MARKER = re.compile(r"(BEGIN|END) (SOLUTION)")
-_HINT = re.compile(r"^\s*#\s*HINT:\s*(.*?)\s*$", re.I)
-
-
-class NotebookError(ValueError):
-    """A chapter the generators cannot turn into notebooks without leaking or losing something."""
 
 
 def _text(cell) -> str:
@@ -60,82 +49,6 @@ def _text(cell) -> str:
 def _where(index: int, cell) -> str:
     first = next((line for line in _text(cell).splitlines() if line.strip()), "")
     return f"cell {index} ({cell['cell_type']}, starting {first[:60]!r})"
-
-
-@dataclass
-class Segment:
-    """Consecutive lines of a code cell: plain code, or a solution region (its code, hint, indent)."""
-
-    code: str
-    solution: bool = False
-    hint: str = ""
-    indent: str = ""
-    first: int = 0  # the line number (1-based) of the segment's first line in the cell
-    last: int = 0
-
-
-def segments(source: str, where: str = "the cell", whole: bool = False) -> list[Segment]:
-    """Split a code cell at its ``# BEGIN SOLUTION`` / ``# END SOLUTION`` markers (exactly those);
-    with ``whole``, a cell without markers is one solution region (a code cell inside a solution)."""
-    out, region, code, start = [], None, [], 1
-    for number, line in enumerate(source.splitlines(keepends=True), 1):
-        m = _MARKER.match(line)
-        if not m:
-            code.append(line)
-            continue
-        kind = m.group(1).upper()
-        if line.strip() != f"# {kind} SOLUTION":
-            raise NotebookError(f"{where}: {line.strip()!r} is not the book's marker (write '# {kind} SOLUTION')")
-        if kind == "BEGIN":
-            if region is not None:
-                raise NotebookError(f"{where}: '# BEGIN SOLUTION' inside another solution region (line {number})")
-            out.append(Segment("".join(code), first=start, last=number - 1))
-            region, code, start = line[: len(line) - len(line.lstrip())], [], number + 1
-        else:
-            if region is None:
-                raise NotebookError(f"{where}: '# END SOLUTION' without '# BEGIN SOLUTION' (line {number})")
-            out.append(_region(code, region, start, number - 1))
-            region, code, start = None, [], number + 1
-    if region is not None:
-        raise NotebookError(f"{where}: '# BEGIN SOLUTION' without '# END SOLUTION'")
-    out.append(Segment("".join(code), first=start, last=start + len(code) - 1))
-    if whole and len(out) == 1:
-        return [_region(code, "", 1, len(code))]
-    return [s for s in out if s.code or s.solution]
-
-
-def _region(lines: list[str], indent: str, first: int, last: int) -> Segment:
-    hints = [h.group(1) for h in map(_HINT.match, lines) if h]
-    return Segment(
-        "".join(x for x in lines if not _HINT.match(x)), True, hints[0] if hints else "", indent, first, last
-    )
-
-
-def _after(source: str, segs: list[Segment], where: str) -> list[tuple[ast.stmt, str]]:
-    """The statements after the last ``# END SOLUTION`` with their source; each must use a name that a
-    statement holding a solution region binds (the student's names), or it is an error."""
-    try:
-        tree = ast.parse(re.sub(r"^([ \t]*)[%!].*$", r"\1pass", source, flags=re.M))  # magics read as `pass`
-    except SyntaxError as error:
-        raise NotebookError(f"{where}: not valid Python ({error.msg}, line {error.lineno})") from error
-    regions = [(s.first - 1, s.last + 1) for s in segs if s.solution]
-    end, lines, names, out = regions[-1][1], source.splitlines(keepends=True), set(), []
-    for stmt in tree.body:
-        if any(stmt.lineno <= b and stmt.end_lineno >= a for a, b in regions):
-            names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            names |= {n.name for n in ast.walk(stmt) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        elif stmt.lineno > end:
-            text = "".join(lines[stmt.lineno - 1 : stmt.end_lineno])
-            if not {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} & names:
-                raise NotebookError(f"{where}: {text.strip()!r} after '# END SOLUTION' ignores the student's answer")
-            out.append((stmt, text))
-    return out
-
-
-def _is_check(stmt: ast.stmt) -> bool:
-    value = getattr(stmt, "value", None) if isinstance(stmt, (ast.Expr, ast.Assign)) else None
-    func = value.func if isinstance(value, ast.Call) else None
-    return getattr(func, "id", getattr(func, "attr", "")).startswith("check")
 
 
 @dataclass
@@ -172,7 +85,11 @@ def _pieces(nb: dict) -> list[_Piece]:
             out.append(_Piece(cell["cell_type"], _text(cell), cell, index, inside and inside[0], hidden))
             continue
         buffer, label = [], inside and inside[0]
-        for b in blocks(_text(cell)):
+        try:
+            parsed = blocks(_text(cell))
+        except MystError as error:
+            raise MystError(f"{_where(index, cell)}: {error}") from None
+        for b in parsed:
             if b.kind == "directive" and b.name in ("solution-start", "solution-end", "solution"):
                 if "".join(buffer).strip():
                     out.append(_Piece("markdown", "".join(buffer), cell, index, label, hidden))
@@ -214,9 +131,15 @@ def _grade(grade_id: str, solution: bool, points: int = 0) -> dict:
 
 def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
     _cells(nb)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be the chapter's name (a str such as 'ch01_numerical_odes'), not {name!r:.60}")
     if book is None:
         name = name or "chapter"
         book = Book([(name, nb)])
+    elif not isinstance(book, Book):
+        raise TypeError(f"book must be a gfteach.course.myst.Book (Book.load(root)) or None, not {book!r:.60}")
+    elif name not in book.order:
+        raise NotebookError(f"name must be one of the book's chapters {book.order}, not {name!r}")
     chapter = book.chapter(name)
     cells, ids = [], {}
 
@@ -232,7 +155,10 @@ def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
         exercise = chapter.exercise(piece.exercise) if piece.exercise else STUB_PREFIX
         where = f"{name}: {_where(piece.index, piece.cell)}"
         if piece.kind == "markdown":
-            text = chapter.markdown(piece.text).strip()
+            try:
+                text = chapter.markdown(piece.text).strip()
+            except MystError as error:
+                raise MystError(f"{where}: {str(error).removeprefix(f'{name}: ')}") from None
             if mode == "nbgrader":  # nbgrader reads "BEGIN SOLUTION" anywhere as a marker: add a word joiner
                 text = _PROSE_MARKER.sub("\\1\u2060 \\2", text)
             if not piece.exercise:
@@ -251,8 +177,7 @@ def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
             continue
         source, tags = piece.text, piece.cell.get("metadata", {}).get("tags", [])
         segs = segments(source, where, whole=bool(piece.exercise))
-        marked = any(map(_MARKER.match, source.splitlines()))
-        after = _after(source, segs, where) if marked and mode != "colab" else []
+        after = after_solution(source, segs, where) if is_marked(source) and mode != "colab" else []
         meta = {"tags": tags} if tags else {}
         if not any(s.solution for s in segs):
             cells.append(_cell("code", source, **meta))
@@ -260,7 +185,7 @@ def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
             code = "".join(s.code for s in segs)
             cells.append(_cell("code", f"#@title Solution to {exercise}\n{code}", cellView="form", **meta))
         else:
-            checks = [(stmt, text) for stmt, text in after if mode == "nbgrader" and _is_check(stmt)]
+            checks = [(stmt, text) for stmt, text in after if mode == "nbgrader" and is_check(stmt) and text.lstrip()[:1] not in "%!"]
             if checks:  # the checker calls move into test cells
                 rest = segs[-1].code
                 for _, moved in checks:
