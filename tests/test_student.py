@@ -58,8 +58,14 @@ BAD_CODE = {
     "nbgrader's markers": ("### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", "not the book's marker"),
     "a line ignoring the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nprint(2 - 1)\n", "ignores"),
     "not python": ("# BEGIN SOLUTION\ny = (\n# END SOLUTION\n", "not valid Python"),
-    "a line overwriting the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\ny = 3\ncheck(y)\n", "overwrites the student's y"),
-    "a loop rebinding the answer": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nfor y in [1]:\n    check(y)\n", "overwrites"),
+    "a line overwriting the answer": (
+        "# BEGIN SOLUTION\ny = 2\n# END SOLUTION\ny = 3\ncheck(y)\n",
+        "overwrites the student's y",
+    ),
+    "a loop rebinding the answer": (
+        "# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nfor y in [1]:\n    check(y)\n",
+        "overwrites",
+    ),
     "a shell escape": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\n!echo y\n", "ignores"),
 }
 
@@ -109,7 +115,8 @@ def test_a_magic_reading_the_answer_may_follow_a_solution():
     nb = tiny_chapter()
     nb["cells"][6]["source"] = "# BEGIN SOLUTION\ntotal = 1.5 + 2.25\n# END SOLUTION\n%time check_total(total)\n"
     stub = [source(c) for c in student_notebook(nb)["cells"] if is_stub(c)]
-    assert stub[0].endswith("raise NotImplementedError('Exercise 1.1: write your solution here')\n%time check_total(total)")
+    stub_line = "raise NotImplementedError('Exercise 1.1: write your solution here')"
+    assert stub[0].endswith(f"{stub_line}\n%time check_total(total)")
 
 
 @pytest.mark.parametrize(

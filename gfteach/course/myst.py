@@ -33,8 +33,10 @@ _ROLE = re.compile(r"\{([A-Za-z][\w:.-]*)\}`([^`]+)`")
 _TARGET = re.compile(r"^\(([^()\s]+)\)=[ \t]*\n?", re.M)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
 _EXPLICIT = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.S)
-_ADMONITIONS = set("note tip hint warning important caution attention danger error seealso admonition dropdown "
-                   "margin sidebar topic epigraph".split())
+_ADMONITIONS = set(
+    "note tip hint warning important caution attention danger error seealso admonition dropdown "
+    "margin sidebar topic epigraph".split()
+)
 _CODE_ROLES = {"code", "command", "file", "samp", "func", "class", "meth", "mod", "attr", "obj", "data", "exc", "any"}
 
 

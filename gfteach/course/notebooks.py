@@ -3,8 +3,8 @@
 A chapter marks each exercise's solution with the MyST fences ``{solution-start}`` … ``{solution-end}``
 (or a ``{solution}`` block) around solution prose and solution code cells; a solution code cell marks
 its solution ``# BEGIN SOLUTION`` … ``# END SOLUTION`` and is followed by lines that read the student's
-answer, such as the checker call (:mod:`gfteach.course.solutions`). From it, with the book's MyST turned into Markdown (:mod:`gfteach.course.myst`) and the cells the book
-hides (``remove-cell``, ``remove-input``) dropped:
+answer, such as the checker call (:mod:`gfteach.course.solutions`). From it, with the book's MyST turned into Markdown
+(:mod:`gfteach.course.myst`) and the cells the book hides (``remove-cell``, ``remove-input``) dropped:
 
 * :func:`student_notebook`: solution prose gives way to an answer cell, each marked region to a stub
   raising ``NotImplementedError`` with the hint (an unmarked code cell inside a solution: the whole
@@ -185,7 +185,8 @@ def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
             code = "".join(s.code for s in segs)
             cells.append(_cell("code", f"#@title Solution to {exercise}\n{code}", cellView="form", **meta))
         else:
-            checks = [(stmt, text) for stmt, text in after if mode == "nbgrader" and is_check(stmt) and text.lstrip()[:1] not in "%!"]
+            graded = [(stmt, text) for stmt, text in after if is_check(stmt) and text.lstrip()[:1] not in "%!"]
+            checks = graded if mode == "nbgrader" else []
             if checks:  # the checker calls move into test cells
                 rest = segs[-1].code
                 for _, moved in checks:

@@ -114,11 +114,11 @@ def after_solution(source: str, segs: list[Segment], where: str) -> list[tuple[a
         elif stmt.lineno > end:
             text = "".join(lines[stmt.lineno - 1 : stmt.end_lineno])
             read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-            if _bound(stmt) & names:
-                rebound = ", ".join(sorted(_bound(stmt) & names))
-                raise NotebookError(f"{where}: {text.strip()!r} after '# END SOLUTION' overwrites the student's {rebound}")
+            rebound, line = ", ".join(sorted(_bound(stmt) & names)), f"{where}: {text.strip()!r} after '# END SOLUTION'"
+            if rebound:
+                raise NotebookError(f"{line} overwrites the student's {rebound}")
             if not read & names:
-                raise NotebookError(f"{where}: {text.strip()!r} after '# END SOLUTION' ignores the student's answer")
+                raise NotebookError(f"{line} ignores the student's answer")
             out.append((stmt, text))
     return out
 
