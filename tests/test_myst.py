@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gfteach.course.myst import Book, MystError, blocks, read_bibtex
+from gfteach.course.bibtex import read_bibtex
+from gfteach.course.myst import Book, MystError, blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 BIB = r"""
@@ -128,6 +129,10 @@ def test_unknown_labels_citations_and_directives_are_errors_not_silent_drops():
         b.chapter("c").markdown("```{mystery}\nx\n```")
     with pytest.raises(MystError, match="twice"):
         Book([("c", {"cells": [md("$$x$$ (eq-a)\n\n$$y$$ (eq-a)")]})])
+    with pytest.raises(MystError, match="the field title of k is never closed"):
+        Book([], "@misc{k, title = {A {B} D, note = {x}")
+    with pytest.raises(MystError, match=r"^c, cell 1: directive options opened with '---' are never closed"):
+        Book([("c", {"cells": [md("# C"), md("```{note}\n---\nclass: x\n```")]})])
 
 
 def test_bibtex_reader_handles_braces_quotes_numbers_and_accents():
