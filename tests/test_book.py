@@ -587,6 +587,23 @@ def test_launch_links_point_at_the_chapter_notebook(survey, chapter):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_links_its_student_notebook_which_the_book_serves(survey, chapter, built_book):
+    """book/_ext/student_notebooks.py: a link under the title and one in the download menu, both to
+    student/<chapter>.ipynb in the built book, which is exactly the student notebook of the chapter
+    (tests/test_student.py checks that one gives nothing away), with the Colab install cell first."""
+    from gfteach.course.myst import Book
+    from gfteach.course.notebooks import install_cell, release, student_notebook
+
+    name = Path(chapter).name
+    links = [link for link in survey(chapter)["links"] if link["href"].endswith(f"/student/{name}.ipynb")]
+    assert sorted(link["text"] for link in links) == ["Student notebook", "student .ipynb"]
+    assert any(link["inArticle"] for link in links), "the link under the title"
+    served = json.loads((built_book / "student" / f"{name}.ipynb").read_text())
+    chapter_nb = json.loads((ROOT / f"{chapter}.ipynb").read_text())
+    assert served == student_notebook(chapter_nb, Book.load(ROOT), name, install_cell(*release(ROOT)))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_control_of_every_explorer_changes_its_figure(survey, chapter):
     data = survey(chapter)
     assert data["dead_widgets"] == [], "widget outputs that cannot respond in the book"

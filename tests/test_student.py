@@ -13,9 +13,10 @@ import pytest
 from notebook_runs import ROOT, load, nbconvert, numbers, outputs_text, run_all, secrets, source, tiny_chapter
 
 from gfteach.course.myst import HIDDEN_TAGS, Book, MystError, blocks
-from gfteach.course.notebooks import STUB_PREFIX, NotebookError, student_notebook
+from gfteach.course.notebooks import STUB_PREFIX, NotebookError, install_cell, release, student_notebook
 
 BOOK = Book.load(ROOT)
+INSTALL = install_cell(*release(ROOT))  # as the book serves them (book/_ext/student_notebooks.py)
 CHAPTERS = BOOK.order
 MYST = re.compile(r"(`{3,}|:{3,})\{|\{[\w:-]+\}`|^:label:", re.M)
 
@@ -167,7 +168,8 @@ def test_the_stub_runs_and_the_answer_gets_feedback(tmp_path):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_student_notebook_sources_hold_no_solution_and_no_hidden_cell(chapter):
     nb = load(ROOT / "book" / f"{chapter}.ipynb")
-    student = student_notebook(nb, BOOK, chapter)
+    student = student_notebook(nb, BOOK, chapter, INSTALL)
+    assert source(student["cells"][0]) == INSTALL.strip("\n")  # runs in Colab too
     lines, fragments, answer = secrets(nb)
     text = text_of(student)
     student_lines = {line.strip() for line in text.splitlines()}
@@ -200,7 +202,7 @@ def executed(tmp_path_factory):
     folder, jobs, errors = tmp_path_factory.mktemp("students"), {}, {}
     for chapter in CHAPTERS:
         try:
-            student = student_notebook(load(ROOT / "book" / f"{chapter}.ipynb"), BOOK, chapter)
+            student = student_notebook(load(ROOT / "book" / f"{chapter}.ipynb"), BOOK, chapter, INSTALL)
         except ValueError as error:
             errors[chapter] = str(error)
             continue

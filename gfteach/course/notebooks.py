@@ -219,9 +219,10 @@ def _convert(nb: dict, book: Book | None, name: str | None, mode: str) -> dict:
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
 
 
-def student_notebook(nb: dict, book: Book | None = None, name: str | None = None) -> dict:
-    """The chapter ``nb`` (named ``name`` in ``book``) for students: see the module."""
-    return _convert(nb, book, name, "student")
+def student_notebook(nb: dict, book: Book | None = None, name: str | None = None, install: str = "") -> dict:
+    """The chapter ``nb`` (named ``name`` in ``book``) for students: see the module; with ``install``
+    (see :func:`install_cell`) as its first cell, it also runs when uploaded to Colab."""
+    return _with_install(_convert(nb, book, name, "student"), install)
 
 
 def nbgrader_notebook(nb: dict, book: Book | None = None, name: str | None = None) -> dict:
@@ -231,9 +232,13 @@ def nbgrader_notebook(nb: dict, book: Book | None = None, name: str | None = Non
 
 def colab_notebook(nb: dict, book: Book | None = None, name: str | None = None, install: str = "") -> dict:
     """The chapter for Colab, with ``install`` (see :func:`install_cell`) as its first cell."""
-    out = _convert(nb, book, name, "colab")
-    out["cells"][:0] = [{**_cell("code", install, cellView="form"), "id": "colab-install"}] if install else []
-    out["metadata"]["colab"] = {"provenance": [], "toc_visible": True}
+    return _with_install(_convert(nb, book, name, "colab"), install)
+
+
+def _with_install(out: dict, install: str) -> dict:
+    if install:
+        out["cells"].insert(0, {**_cell("code", install, cellView="form"), "id": "colab-install"})
+        out["metadata"]["colab"] = {"provenance": [], "toc_visible": True}
     return out
 
 
@@ -307,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
     make = {"student": student_notebook, "nbgrader": nbgrader_notebook, "colab": colab_notebook}[args.kind]
-    extra = [install_cell(*release(args.root))] if args.kind == "colab" else []
+    extra = [install_cell(*release(args.root))] if args.kind != "nbgrader" else []
     failed = 0
     for name in names:
         nb = json.loads((args.root / "book" / f"{name}.ipynb").read_text())
