@@ -573,17 +573,14 @@ def test_launch_links_point_at_the_chapter_notebook(survey, chapter):
     repo = REPOSITORY.removeprefix("https://github.com/")
     colab = [h for h in hrefs if "colab.research.google.com" in h]
     binder = [h for h in hrefs if "mybinder.org" in h]
-    if "colab_launch" in (CONFIG["sphinx"].get("local_extensions") or {}):
-        # book/_ext/colab_launch.py: the generated colab/ notebook at the release its install cell pins
-        from gfteach.course.notebooks import release
+    assert "colab_launch" in (CONFIG["sphinx"].get("local_extensions") or {})
+    # book/_ext/colab_launch.py: both open the generated colab/ notebook (plain Markdown) at the release
+    # its install cell pins (and whose binder/ Binder builds), never the chapter's MyST on main
+    from gfteach.course.notebooks import release
 
-        expected = (
-            f"https://colab.research.google.com/github/{repo}/blob/{release(ROOT)[1]}/colab/{Path(chapter).name}.ipynb"
-        )
-    else:
-        expected = f"https://colab.research.google.com/github/{repo}/blob/main/{chapter}.ipynb"
-    assert colab == [expected]
-    assert len(binder) == 1 and binder[0].endswith(f"{chapter}.ipynb") and repo in binder[0]
+    tag, name = release(ROOT)[1], Path(chapter).name
+    assert colab == [f"https://colab.research.google.com/github/{repo}/blob/{tag}/colab/{name}.ipynb"]
+    assert binder == [f"https://mybinder.org/v2/gh/{repo}/{tag}?urlpath=tree/colab/{name}.ipynb"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

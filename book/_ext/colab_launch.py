@@ -1,4 +1,4 @@
-"""Sphinx extension: the Colab launch button opens the chapter's Colab notebook at the pinned release.
+"""Sphinx extension: the Colab and Binder launch buttons open the chapter's Colab notebook at the pinned release.
 
 Jupyter Book 1 (sphinx-book-theme) builds the Colab link from the page's own path on the configured
 branch, ``…/github/ORG/REPO/blob/main/book/ch01_numerical_odes.ipynb``: the book's chapter, with its MyST
@@ -7,7 +7,12 @@ markup and every solution, on whatever ``main`` is that day. Readers should get 
 package) at the release that cell installs, ``v`` + the version in ``pyproject.toml``
 (:func:`gfteach.course.notebooks.release`): ``…/blob/v0.1.0/colab/ch01_numerical_odes.ipynb``.
 
-This rewrites that one link after the theme has made it (the repository, from ``_config.yml``, stays the
+Binder's link has the same problem (``…/v2/gh/ORG/REPO/main?urlpath=tree/book/<chapter>.ipynb``): JupyterLab
+shows the chapter's MyST as raw code blocks. It opens the same plain-Markdown notebook, in the environment
+``binder/`` builds at the same release (``…/v2/gh/ORG/REPO/v0.1.0?urlpath=tree/colab/<chapter>.ipynb``; the
+notebook's install cell does nothing outside Colab).
+
+This rewrites those links after the theme has made them (the repository, from ``_config.yml``, stays the
 theme's). A chapter with no Colab notebook is a build warning: run ``python3 tasks.py colab``.
 """
 
@@ -28,18 +33,28 @@ def colab_link(url: str, tag: str, chapter: str) -> str:
     return re.sub(r"/blob/[^/]+/.*$", f"/blob/{tag}/colab/{chapter}.ipynb", url)
 
 
+def binder_link(url: str, tag: str, chapter: str) -> str:
+    """The theme's Binder ``url`` for a page, pointed at ``colab/<chapter>.ipynb`` at ``tag``."""
+    url = re.sub(r"^(https://[^?]+/v2/gh/[^/]+/[^/?]+)/[^?]+", rf"\1/{tag}", url)
+    return re.sub(r"([?&]urlpath=(?:tree|lab/tree|notebooks)/).*$", rf"\g<1>colab/{chapter}.ipynb", url)
+
+
+REWRITE = {"Colab": ("/blob/", colab_link), "Binder": ("urlpath=", binder_link)}
+
+
 def _rewrite(app, pagename, templatename, context, doctree) -> None:
     root = Path(app.srcdir)
     for group in context.get("header_buttons") or []:
         for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
-            if button.get("text") != "Colab" or "/blob/" not in button.get("url", ""):
+            marker, link = REWRITE.get(button.get("text"), ("", None))
+            if link is None or marker not in button.get("url", ""):
                 continue
             chapter = Path(pagename).name
             if not (root / "colab" / f"{chapter}.ipynb").exists():
                 message = f"[colab_launch] no colab/{chapter}.ipynb: run `python3 tasks.py colab`"
                 logger.warning(message, location=pagename)
                 continue
-            button["url"] = colab_link(button["url"], release(root)[1], chapter)
+            button["url"] = link(button["url"], release(root)[1], chapter)
 
 
 def setup(app):
