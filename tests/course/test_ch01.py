@@ -15,41 +15,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import PALETTE, assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach import rk_analysis  # noqa: E402
 from gfteach.course import ch01  # noqa: E402
 from gfteach.course.checkers import agrees  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
 
 f64 = torch.float64
-PALETTE = {c.lower() for c in OKABE_ITO.values()}
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
     plt.close("all")
-
-
-def check_readable(fig):
-    """At most MAX_WIDTH wide; every visible axes labelled and titled; a legend; text >= 8 pt; palette colours."""
-    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_xlabel() and ax.get_ylabel(), "unlabelled axis"
-        assert ax.get_title() or fig.get_suptitle(), "untitled axes"
-        for line in ax.get_lines():
-            if not line.get_label().startswith("_"):
-                assert to_hex(line.get_color()).lower() in PALETTE, line.get_label()
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8
 
 
 def lines_by_label(fig):
@@ -97,7 +77,7 @@ def test_solutions_figure_plots_the_runs_it_is_given():
     t = torch.linspace(0, 1, 5, dtype=f64)
     y = torch.stack([t**2, t], 1)
     fig = ch01.solutions_figure((t.numpy(), np.exp(t.numpy())), {"Euler, h = 0.25": (t, y)}, title="s")
-    check_readable(fig)
+    assert_readable(fig)
     line = lines_by_label(fig)["Euler, h = 0.25"]
     np.testing.assert_array_equal(line.get_xdata(), t.numpy())
     np.testing.assert_array_equal(line.get_ydata(), (t**2).numpy())  # the first component
@@ -107,7 +87,7 @@ def test_order_figure_plots_errors_against_steps_with_slopes_in_the_legend():
     h = np.array([0.1, 0.05, 0.025])
     errors = {"euler": 2 * h, "rk4": h**4}
     fig = ch01.order_figure({"euler": h, "rk4": h}, errors, {"euler": 1.0, "rk4": 4.0}, title="orders")
-    check_readable(fig)
+    assert_readable(fig)
     lines = lines_by_label(fig)
     assert set(lines) == {"Euler (slope 1)", "RK4 (slope 4)"}
     np.testing.assert_array_equal(lines["RK4 (slope 4)"].get_ydata(), h**4)
@@ -118,21 +98,21 @@ def test_step_size_and_work_precision_and_norm_figures_plot_their_data():
     ivp = rk_analysis.kepler_ivp(0.5)
     orbit = torch.stack([ivp.solution(s) for s in np.linspace(0, ivp.t_end, 50)])
     fig = ch01.step_size_figure(orbit, orbit[:10], [0.0, 0.5, 1.0], [0.5, 0.4, 0.3], title="steps")
-    check_readable(fig)
+    assert_readable(fig)
     assert len(fig.axes) == 2 and fig.axes[0].get_position().y0 > fig.axes[1].get_position().y0  # in rows
     np.testing.assert_array_equal(lines_by_label(fig)["accepted step size $h$"].get_ydata(), [0.5, 0.4, 0.3])
     run = rk_analysis.work_precision(ivp, "rk4", steps=[ivp.t_end / 50, ivp.t_end / 100])
     fig = ch01.work_precision_figure({"RK4, fixed step": run}, title="work")
-    check_readable(fig)
+    assert_readable(fig)
     np.testing.assert_array_equal(lines_by_label(fig)["RK4, fixed step"].get_xdata(), run["nfev"])
     fig = ch01.gd_norms_figure({"a": [1.0, 0.5], "b": [1.0, 2.0]}, title="GD")
-    check_readable(fig)
+    assert_readable(fig)
     np.testing.assert_array_equal(lines_by_label(fig)["b"].get_ydata(), [1.0, 2.0])
 
 
 def test_stability_region_figure_outlines_each_region():
     fig = ch01.stability_region_figure(["euler", "rk4"])
-    check_readable(fig)
+    assert_readable(fig)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["Euler (real limit 2)", "RK4 (real limit 2.785)"]
     outlines = [c for c in fig.axes[0].collections if not getattr(c, "filled", True)]
     pts = np.concatenate(outlines[0].allsegs[0])  # Euler's outline is the circle |z + 1| = 1
@@ -153,7 +133,7 @@ def test_explorer_matrix_has_eigenvalues_1_and_10():
 )  # fmt: skip
 def test_explorer_verdict_is_true(method, step, stable):
     fig = ch01.explorer_figure(method, step)
-    check_readable(fig)
+    assert_readable(fig)
     assert fig.axes[0].get_title().split("\n")[0].endswith(": stable" if stable else ": unstable")
     _, path = rk_analysis.quadratic_path(ch01.EXPLORER_A, ch01.EXPLORER_THETA0, method, step, 60.0)
     assert (float(path[-1].norm()) < 1e-3) if stable else (float(path[-1].norm()) > 10)

@@ -13,41 +13,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach.course import ch02  # noqa: E402
 from gfteach.course.checkers import agrees  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
 from gfteach.landscapes import LANDSCAPES  # noqa: E402
 
 f64 = torch.float64
-PALETTE = {c.lower() for c in OKABE_ITO.values()}
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
     plt.close("all")
-
-
-def check_readable(fig):
-    """At most MAX_WIDTH wide; every visible axes labelled and titled; a legend; text >= 8 pt; palette colours."""
-    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_xlabel() and ax.get_ylabel(), "unlabelled axis"
-        assert ax.get_title() or fig.get_suptitle(), "untitled axes"
-        for line in ax.get_lines():
-            if not line.get_label().startswith("_"):
-                assert to_hex(line.get_color()).lower() in PALETTE, line.get_label()
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8
 
 
 def line(fig, label, ax=None):
@@ -78,7 +58,7 @@ def runs():
 def test_paths_figure_draws_each_run_over_its_landscape(runs):
     gds, gfs = {n: r[0] for n, r in runs.items()}, {n: r[1] for n, r in runs.items()}
     fig = ch02.paths_figure(gds, gfs)
-    check_readable(fig)
+    assert_readable(fig)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 3
     for ax, name in zip(visible, gds):
@@ -91,7 +71,7 @@ def test_bound_figure_has_one_row_per_landscape_with_its_distance_bound_and_curv
     bounds = {n: r[3] for n, r in runs.items()}
     curvatures = {n: r[2] for n, r in runs.items()}
     fig = ch02.bound_figure(bounds, curvatures)
-    check_readable(fig)
+    assert_readable(fig)
     assert len(fig.axes) == 6 and fig.axes[0].get_position().y0 > fig.axes[2].get_position().y0
     for i, name in enumerate(bounds):
         left, right = fig.axes[2 * i], fig.axes[2 * i + 1]
@@ -106,18 +86,18 @@ def test_classic_and_scaling_figures_plot_their_data(runs):
     b = runs["quadratic"][3]
     classic = gt.classic_euler_bound(b.times, 0.2, b.beta, b.gamma)
     fig = ch02.classic_figure(b, classic, title="quadratic")
-    check_readable(fig)
+    assert_readable(fig)
     np.testing.assert_array_equal(line(fig, r"classic: $\frac{\gamma\eta}{2}(e^{\beta t} - 1)$").get_ydata(),
                                   classic[1:].numpy())  # fmt: skip
     etas, d = [0.04, 0.02], {"quadratic": [0.008, 0.004], "saddle": [0.016, 0.008]}
     fig = ch02.step_scaling_figure(etas, d, {"quadratic": 1.0, "saddle": 1.0}, 2.0)
-    check_readable(fig)
+    assert_readable(fig)
     np.testing.assert_array_equal(line(fig, "saddle (slope 1.000)").get_ydata(), [0.016, 0.008])
 
 
 def test_hilltop_figure_shows_the_closed_form_gap_and_the_needed_step():
     fig = ch02.hilltop_figure(1.0, 1.0, etas=(0.1, 0.05), t_end=2.0, eps=0.01)
-    check_readable(fig)
+    assert_readable(fig)
     top, bottom = fig.axes
     measured = line(fig, r"measured, $\eta = 0.1$", top)
     k = np.arange(1, 21)
@@ -130,7 +110,7 @@ def test_hilltop_figure_shows_the_closed_form_gap_and_the_needed_step():
 @pytest.mark.parametrize("name, eta", [("two-well", 0.1), ("saddle", 0.3), ("quadratic", 0.55)])
 def test_explorer_frames_are_readable_and_say_whether_the_bound_holds(name, eta):
     fig = ch02.explorer_figure(name, eta)
-    check_readable(fig)
+    assert_readable(fig)
     assert "holds" in fig.axes[2].get_title()
     assert f"{eta:g}" in fig.get_suptitle()
 

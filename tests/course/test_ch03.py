@@ -13,12 +13,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach.course import ch03  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES, Explorer  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
 from gfteach.homogeneous import BoundCase  # noqa: E402
 from gfteach.linear import end_to_end, product_objective, theta_from_layers, whitened_loss  # noqa: E402
 from gfteach.nets import mlp, near_zero_init_  # noqa: E402
@@ -32,31 +31,6 @@ def _close_figures():
     plt.close("all")
 
 
-def _shared_label(ax, axis):
-    get = (lambda a: a.get_xlabel()) if axis == "x" else (lambda a: a.get_ylabel())
-    group = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
-    return get(ax) or any(get(other) for other in group.get_siblings(ax))
-
-
-def assert_readable(fig):
-    """At most MAX_WIDTH wide; every axes titled and labelled (or sharing a labelled axis); a legend;
-    every piece of text at least 8 pt; lines in the colour-blind palette."""
-    assert fig.get_size_inches()[0] <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_title() or fig._suptitle is not None, "untitled axes"
-        assert _shared_label(ax, "x") and _shared_label(ax, "y"), "unlabelled axis"
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8, f"text below 8 pt: {min(sizes)}"
-    palette = {c.lower() for c in OKABE_ITO.values()}
-    for ax in axes:
-        for line in ax.get_lines():
-            assert matplotlib.colors.to_hex(line.get_color()) in palette, line.get_label()
-
-
 def lines_by_label(ax):
     return {line.get_label(): line for line in ax.get_lines()}
 
@@ -68,7 +42,7 @@ def test_scaling_figure_plots_minus_lambda_min_and_lambda_max():
     factors = [1, 2, 4]
     sweeps = {"ReLU, depth 3": (torch.tensor([-0.4, -0.7, -1.7]), torch.tensor([0.4, 1.2, 14.0]))}
     fig = ch03.scaling_figure(factors, sweeps)
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     lines = lines_by_label(fig.axes[0])
     np.testing.assert_allclose(lines[r"$-\lambda_{\min}$, ReLU, depth 3"].get_ydata(), [0.4, 0.7, 1.7])
     np.testing.assert_allclose(lines[r"$\lambda_{\max}$, ReLU, depth 3"].get_ydata(), [0.4, 1.2, 14.0])
@@ -79,7 +53,7 @@ def test_origin_figure_reports_the_fitted_slopes():
     scales = [1e-3, 2e-3, 4e-3]
     near = {2: [0.9, 0.9, 0.9], 3: [1e-2, 2e-2, 4e-2], 4: [1e-4, 4e-4, 16e-4]}
     fig = ch03.origin_figure(scales, near)
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts == [
         "depth 2: slope 0.000 (theory 0)",
@@ -97,7 +71,7 @@ def test_bound_figure_plots_the_ratios_in_two_rows():
     ]
     balanced = [BoundCase(2, "balanced", -1.0, -1.0), BoundCase(4, "balanced", -0.3, -1.0)]
     fig = ch03.bound_figure(cases, balanced)
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     top, bottom = fig.axes
     assert top.get_position().y0 > bottom.get_position().y1  # rows, not columns
     points = {line.get_label(): np.asarray(line.get_ydata()).tolist() for line in top.get_lines()}
@@ -119,7 +93,7 @@ def test_flow_figure_puts_activations_in_rows_and_depths_in_columns():
     curvature = {k: _Curv(t, [-1.0, -0.1 * i, -0.01]) for i, k in enumerate(keys)}
     random_min = {k: torch.tensor([[-1.0, -1.2], [-2.0, -2.4], [-3.0, -3.6]]) for k in keys}
     fig = ch03.flow_figure(curvature, random_min)
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     rows = {round(ax.get_position().y0, 3) for ax in fig.axes}
     columns = {round(ax.get_position().x0, 3) for ax in fig.axes}
     assert len(rows) == 3 and len(columns) == 2  # activations in rows, depths in columns
@@ -135,7 +109,7 @@ def test_flow_figure_puts_activations_in_rows_and_depths_in_columns():
 def test_amplification_figure_plots_log10_of_the_factors():
     exponents = {("linear", 2): (5.0, 100.0, 90.0), ("relu", 3): (10.0, 40.0, 470.0)}
     fig = ch03.amplification_figure(exponents)
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     heights = [p.get_height() for p in fig.axes[0].patches]
     np.testing.assert_allclose(heights, np.array([5, 10, 100, 40, 90, 470]) / math.log(10))
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["linear\ndepth 2", "ReLU\ndepth 3"]
@@ -160,7 +134,7 @@ def test_explorer_grid_and_its_figure(monkeypatch):
     assert ex.values(ex.initial) == {"depth": 3, "scale": 0.08}
     fig = ex.draw(depth=4, scale=0.3)
     assert calls == [("relu", 4, 0.3)]
-    assert_readable(fig)
+    assert_readable(fig, all_lines=True)
     top, bottom = fig.axes
     np.testing.assert_allclose(lines_by_label(top)["along the gradient flow"].get_ydata(), [-1.0, -0.5, -0.1])
     np.testing.assert_allclose(lines_by_label(bottom)["training loss"].get_ydata(), [2.3, 1.0, 0.1])

@@ -13,18 +13,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach.course import ch04  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
 from gfteach.linear import balanced_init, end_to_end, layers_from_theta, theta_from_layers, whitened_objective  # noqa: E402
 from gfteach.linear_flow import end_to_end_flow, polar, scalar_flow, start_at_angle  # noqa: E402
 
 f64 = torch.float64
-PALETTE = {c.lower() for c in OKABE_ITO.values()}
 PHI = torch.tensor([0.4, -0.9, 0.6], dtype=f64)
 
 
@@ -33,26 +30,6 @@ def _close_figures_one_thread():
     with gt.threads(1):
         yield
     plt.close("all")
-
-
-def check_readable(fig):
-    """At most MAX_WIDTH wide; every visible axes labelled and titled; a legend; text >= 8 pt; palette colours."""
-    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_xlabel(), "unlabelled x axis"
-        assert ax.get_ylabel() or any(
-            other.get_ylabel() for other in axes if other.get_shared_y_axes().joined(ax, other)
-        )
-        assert ax.get_title() or fig.get_suptitle(), "untitled axes"
-        for line in ax.get_lines():
-            if not line.get_label().startswith("_"):
-                assert to_hex(line.get_color()).lower() in PALETTE, line.get_label()
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8
 
 
 def lines_by_label(ax):
@@ -67,7 +44,7 @@ def test_balance_figure_plots_the_drifts_it_is_given():
     gf_drift = torch.tensor([0.0, 1e-11, 2e-11, 2e-11, 3e-11], dtype=f64)
     runs = {0.1: (times, torch.tensor([0, 0.01, 0.02, 0.03, 0.03], dtype=f64)), 0.05: (times[:3], torch.ones(3))}
     fig = ch04.balance_figure(times, gf_drift, runs)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     gf_line = lines_by_label(left)["gradient flow"]
     assert np.allclose(gf_line.get_xdata(), times) and np.allclose(gf_line.get_ydata()[1:], gf_drift[1:])
@@ -82,7 +59,7 @@ def test_depth_figure_plots_the_gap_and_one_loss_curve_per_depth():
     gap = torch.tensor([0.0, 1e-11, 3e-11], dtype=f64)
     curves = {1: torch.tensor([1.0, 0.1, 0.01]), 3: torch.tensor([1.0, 0.5, 0.2])}
     fig = ch04.depth_figure(times, gap, curves)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     assert np.allclose(lines_by_label(left)["largest entry gap"].get_ydata()[1:], gap[1:])
     lines = lines_by_label(right)
@@ -92,7 +69,7 @@ def test_depth_figure_plots_the_gap_and_one_loss_curve_per_depth():
 def test_polar_figure_plots_radius_and_angle_of_each_run():
     runs = {d: scalar_flow(PHI, d, start_at_angle(PHI, 120.0, 0.01), 1e3, rtol=1e-8) for d in (2, 3)}
     fig = ch04.polar_figure(runs, PHI, 120.0)
-    check_readable(fig)
+    assert_readable(fig)
     ax_rho, ax_angle = fig.axes
     for d, sol in runs.items():
         rho, angle = polar(sol.y, PHI)
@@ -107,7 +84,7 @@ def test_polar_explorer_fits_the_budget_and_its_titles_tell_the_truth():
     assert frames <= MAX_FRAMES
     depth, angle = ex.controls
     fig = ch04.polar_explorer_figure(PHI, 3, 120.0)
-    check_readable(fig)
+    assert_readable(fig)
     assert "reached" in fig.get_suptitle()
     stuck = ch04.polar_explorer_figure(PHI, 4, 180.0)
     assert "not at" in stuck.get_suptitle()  # the exceptional ray: never reaches Phi

@@ -14,18 +14,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach.course import ch05  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
 from gfteach.curvature import CurvatureAlong  # noqa: E402
 from gfteach.linear import balanced_init, net_dims, theta_from_layers, whitened_objective  # noqa: E402
 
 f64 = torch.float64
-PALETTE = {c.lower() for c in OKABE_ITO.values()}
 PHI = torch.tensor([[0.42, -0.03, 0.67]], dtype=f64)
 
 
@@ -34,23 +31,6 @@ def _close_figures_one_thread():
     with gt.threads(1):
         yield
     plt.close("all")
-
-
-def check_readable(fig):
-    """At most MAX_WIDTH wide; every visible axes labelled and titled; a legend; text >= 8 pt; palette colours."""
-    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_xlabel() and ax.get_ylabel(), "unlabelled axis"
-        assert ax.get_title() or fig.get_suptitle(), "untitled axes"
-        for line in ax.get_lines():
-            if not line.get_label().startswith("_"):
-                assert to_hex(line.get_color()).lower() in PALETTE, line.get_label()
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8
 
 
 def lines_by_label(ax):
@@ -70,7 +50,7 @@ def test_curvature_figure_plots_lambda_min_and_its_integral_per_depth():
     t = torch.arange(4, dtype=f64)
     curvatures = {2: synthetic_curvature(t, [-0.8, -0.2, 0.0, 0.0]), 3: synthetic_curvature(t, [-0.4, -0.4, 0.1, 0])}
     fig = ch05.curvature_figure(curvatures)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     assert np.allclose(lines_by_label(left)["depth 3"].get_ydata(), [-0.4, -0.4, 0.1, 0])
     assert np.allclose(lines_by_label(right)["depth 2"].get_ydata(), curvatures[2].negative_integral)
@@ -90,7 +70,7 @@ def tracked():
 def test_bound_figure_plots_the_distance_the_bound_and_both_losses(tracked):
     gd, gf, bound = tracked
     fig = ch05.bound_figure(bound, 0.1, gd, gf)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     lines = lines_by_label(left)
     assert np.allclose(lines["measured distance"].get_ydata(), bound.distance[1:])
@@ -107,7 +87,7 @@ def test_descent_explorer_fits_the_budget_and_its_frames_tell_the_truth():
     ex = ch05.descent_explorer(PHI)
     assert math.prod(len(c.values) for c in ex.controls) <= MAX_FRAMES
     fig = ch05.descent_figure(PHI, 2, 0.05, 0.5)
-    check_readable(fig)
+    assert_readable(fig)
     gd, gf = ch05.descent_runs(PHI, 2, 0.05, 0.5)
     assert "GF converges, GD converges" in fig.axes[0].get_title()
     lines = lines_by_label(fig.axes[0])

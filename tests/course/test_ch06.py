@@ -14,39 +14,18 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from readability import assert_readable  # noqa: E402
 
 import gfteach as gt  # noqa: E402
 from gfteach import data, nets, paper  # noqa: E402
 from gfteach.course import ch06  # noqa: E402
 from gfteach.course.explorers import MAX_FRAMES  # noqa: E402
-from gfteach.course.style import MAX_WIDTH, OKABE_ITO  # noqa: E402
-
-PALETTE = {c.lower() for c in OKABE_ITO.values()}
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
     plt.close("all")
-
-
-def check_readable(fig):
-    """At most MAX_WIDTH wide; every visible axes labelled and titled; a legend; text >= 8 pt; palette colours."""
-    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9
-    fig.canvas.draw()
-    axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert axes
-    for ax in axes:
-        assert ax.get_xlabel() and ax.get_ylabel(), "unlabelled axis"
-        assert ax.get_title() or fig.get_suptitle(), "untitled axes"
-        for line in ax.get_lines():
-            if not line.get_label().startswith("_"):
-                assert to_hex(line.get_color()).lower() in PALETTE, line.get_label()
-    assert any(ax.get_legend() for ax in axes) or fig.legends, "no legend"
-    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    assert sizes and min(sizes) >= 8
 
 
 def labelled(ax):
@@ -124,7 +103,7 @@ def test_results_table_shows_the_relative_distance_the_paper_reports(chapter):
 def test_reproduction_figure_is_readable_and_plots_the_runs(chapter):
     results = chapter["results"]
     fig = ch06.reproduction_figure(results)
-    check_readable(fig)
+    assert_readable(fig)
     assert len(fig.axes) == 2 * len(results)
     for row, res in enumerate(results.values()):
         loss_ax, dist_ax = fig.axes[2 * row], fig.axes[2 * row + 1]
@@ -140,7 +119,7 @@ def test_reproduction_figure_is_readable_and_plots_the_runs(chapter):
 def test_explorer_frames_show_the_view_asked_for(chapter, view):
     res = chapter["results"]["fc_linear"]
     fig = ch06.explorer_figure(chapter["results"], "fc_linear", view)
-    check_readable(fig)
+    assert_readable(fig)
     lines = labelled(fig.axes[0])
     for r, d in res["distances"].items():
         y = d[1:].numpy()
@@ -165,7 +144,7 @@ def test_flow_figure_plots_the_distances_and_a_slope_one_line(chapter):
     to_flow = {r: gt.distance(run[r], flow) for r in run}
     etas = [run[r].step for r in run]
     fig = ch06.flow_figure(run[1].times, to_flow, etas)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     for r, d in to_flow.items():
         label = "GD, $\\eta_0$" if r == 1 else f"GD, $\\eta_0/{r}$"
@@ -183,7 +162,7 @@ def test_curvature_figure_plots_both_eigenvalues_and_both_integrals(chapter):
     coarse_t = cu.times[::2]
     coarse = gt.cumulative_trapezoid(coarse_t, cu.lambda_min[::2].clamp(max=0))
     fig = ch06.curvature_figure(cu, coarse_t, coarse, 0.005)
-    check_readable(fig)
+    assert_readable(fig)
     lines = {k: v for ax in fig.axes for k, v in labelled(ax).items()}
     assert np.allclose(lines["$\\lambda_{\\max}$"].get_ydata(), cu.lambda_max.numpy())
     assert np.allclose(lines["$\\lambda_{\\min}$"].get_ydata(), cu.lambda_min.numpy())
@@ -197,7 +176,7 @@ def test_bound_figure_plots_bound_truth_and_the_local_errors(chapter):
     bound, hg = chapter["bound"], chapter["hg"]
     bg = bound.beta * bound.gamma
     fig = ch06.bound_figure(bound, hg, bg)
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     assert np.allclose(labelled(left)["measured distance"].get_ydata(), bound.distance[1:].numpy())
     assert np.allclose(labelled(left)["bound, summed"].get_ydata(), bound.bound[1:].numpy())
@@ -209,7 +188,7 @@ def test_bound_figure_plots_bound_truth_and_the_local_errors(chapter):
 def test_init_figure_plots_curvature_against_the_loss_reached(chapter):
     flow, cu = chapter["flow"], chapter["curvature"]
     fig = ch06.init_figure({"a": flow}, {"a": cu})
-    check_readable(fig)
+    assert_readable(fig)
     left, right = fig.axes
     line = labelled(left)["a"]
     assert np.allclose(line.get_xdata(), flow.losses.numpy()) and np.allclose(line.get_ydata(), cu.lambda_min)
