@@ -18,8 +18,12 @@ import torch
 
 __all__ = [
     "real", "integer", "choice", "flag", "function", "named_or_callable", "name_of", "vector", "times", "state",
-    "returned", "show", "data", "model_outputs",
+    "returned", "show", "data", "model_outputs", "allocation", "MAX_ENTRIES",
 ]  # fmt: skip
+
+#: the most entries a tensor the package makes for you may have (8 GB in float64): a larger request is
+#: refused before allocating, naming the argument that asked for it, rather than failing in the allocator.
+MAX_ENTRIES = 10**9
 
 
 def show(value, limit: int = 60) -> str:
@@ -60,6 +64,17 @@ def real(name: str, value, *, positive: bool = False, nonnegative: bool = False,
     if nonnegative and not x >= 0:
         raise ValueError(f"{name} must be {what}, got {x!r}")
     return x
+
+
+def allocation(name: str, entries: int, what: str) -> int:
+    """``entries`` if at most :data:`MAX_ENTRIES`; otherwise a ``ValueError`` naming ``name``, the
+    argument whose value asked for ``what`` (for example "a 100000 x 100000 Hessian")."""
+    if entries > MAX_ENTRIES:
+        raise ValueError(
+            f"{name} asks for {what}: {entries:.3g} entries ({8 * entries / 2**30:.3g} GiB in float64), more than "
+            f"the {MAX_ENTRIES:.0e} this package allocates; choose a smaller {name}"
+        )
+    return entries
 
 
 def integer(name: str, value, *, minimum: int | None = None) -> int:
