@@ -68,6 +68,10 @@ BAD_CODE = {
         "overwrites",
     ),
     "a shell escape": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\n!echo y\n", "ignores"),
+    "an augmented assignment": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\ny += 1\n", "overwrites the student's y"),
+    "a walrus": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\nprint(y := 3)\n", "overwrites the student's y"),
+    "a del": ("# BEGIN SOLUTION\ny = 2\n# END SOLUTION\ndel y\n", "overwrites the student's y"),
+    "lower-case markers": ("# begin solution\ny = 2\n# end solution\n", "not the book's marker"),
 }
 
 
