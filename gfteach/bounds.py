@@ -106,11 +106,16 @@ def tracking_bound(t, eta, beta, gamma, negative_integral=0.0) -> torch.Tensor:
 def step_from_bound(beta, gamma, t, target, negative_integral=0.0) -> float:
     r"""Largest :math:`\eta` with :math:`\frac{\beta\gamma}{2}\,t\,\eta\,e^{-I} \le` ``target``:
     :math:`\eta^* = 2\,\text{target}\,e^{I}/(\beta\gamma t)`. For convex :math:`f` (:math:`I = 0`) this
-    is :math:`O(1/t)`; a negative curvature integral makes it exponentially small."""
+    is :math:`O(1/t)`; a negative curvature integral makes it exponentially small. An :math:`\eta^*` below the
+    float range (0.0 is no step) raises ``ValueError``; one above it is ``inf``."""
     beta, gamma = real("beta", beta, positive=True), real("gamma", gamma, positive=True)
     t, target = real("t", t, positive=True), real("target", target, positive=True)
     negative = float(_negative_like(negative_integral, torch.zeros((), dtype=_F64)))
-    return 2 * target * math.exp(negative) / (beta * gamma * t)
+    denominator = beta * gamma * t
+    eta = 2 * target * math.exp(negative) / denominator if denominator > 0 else math.inf
+    if not 0 < eta < math.inf:  # an intermediate left the float range: the same formula in logs
+        eta = _exp(math.log(2 * target) + negative - math.log(beta) - math.log(gamma) - math.log(t))
+    return _positive(eta, f"negative_integral = {negative:.6g}, beta = {beta:.6g}, gamma = {gamma:.6g}, t = {t:.6g}")
 
 
 def classic_euler_bound(t, eta, beta, gamma) -> torch.Tensor:
@@ -123,10 +128,26 @@ def classic_euler_bound(t, eta, beta, gamma) -> torch.Tensor:
 
 
 def classic_euler_step(beta, gamma, t, target) -> float:
-    r"""Largest :math:`\eta` with :math:`\frac{\gamma\eta}{2}(e^{\beta t} - 1) \le` ``target``."""
+    r"""Largest :math:`\eta` with :math:`\frac{\gamma\eta}{2}(e^{\beta t} - 1) \le` ``target``: as
+    :func:`step_from_bound`, a ``ValueError`` below the float range, ``inf`` above it."""
     beta, gamma = real("beta", beta, positive=True), real("gamma", gamma, positive=True)
     t, target = real("t", t, positive=True), real("target", target, positive=True)
-    return 2 * target / (gamma * _exp(beta * t, math.expm1))
+    x = beta * t
+    denominator = gamma * _exp(x, math.expm1)
+    eta = 2 * target / denominator if denominator > 0 else math.inf
+    if not 0 < eta < math.inf and x > 0:  # in logs, with log(e^x - 1) = x + log(1 - e^-x)
+        eta = _exp(math.log(2 * target) - math.log(gamma) - x - math.log(-math.expm1(-x)))
+    return _positive(eta, f"t = {t:.6g}, beta = {beta:.6g}, gamma = {gamma:.6g}")
+
+
+def _positive(eta: float, inputs: str) -> float:
+    """A largest step ``eta``; one that underflowed to 0.0 is no step: a ``ValueError`` naming the inputs."""
+    if eta > 0:
+        return eta
+    raise ValueError(
+        f"no positive step meets the accuracy target: the largest step underflows to 0.0 ({inputs}); "
+        "ask for a shorter t or a larger target"
+    )
 
 
 @dataclass
@@ -220,14 +241,24 @@ def scalar_gap(lam, theta0, eta, t) -> float:
 
 
 def scalar_gap_estimate(m, theta0, eta, t) -> float:
-    r"""First-order gap on the hilltop :math:`f = -\frac m2\theta^2`: :math:`\theta_0 e^{mt}\,\eta m^2 t/2`.
+    r"""First-order gap on the hilltop :math:`f = -\frac m2\theta^2`: :math:`\theta_0 e^{mt}\,\eta m^2 t/2`
+    (``inf`` past the float range).
 
     From :math:`(1 + \eta m)^{t/\eta} = \exp\big(mt - \eta m^2 t/2 + \eta^2 m^3 t/3 - \dots\big)`; the
     estimate exceeds the exact gap by the relative amount :math:`\approx \eta m(2/3 + mt/4)`.
     """
     m, theta0 = real("m", m), real("theta0", theta0)
     eta, t = real("eta", eta, positive=True), real("t", t, nonnegative=True)
-    return abs(theta0) * _exp(m * t) * eta * m**2 * t / 2 if theta0 and m and t else 0.0
+    if not (theta0 and m and t):
+        return 0.0
+    try:
+        gap = abs(theta0) * _exp(m * t) * eta * m**2 * t / 2
+    except OverflowError:  # m**2
+        gap = math.nan
+    if math.isfinite(gap) and gap > 0:
+        return gap
+    # an intermediate left the float range (inf * 0 is NaN): the same product in logs; inf past the range
+    return _exp(math.log(abs(theta0)) + m * t + math.log(eta) + 2 * math.log(abs(m)) + math.log(t) - math.log(2))
 
 
 def step_for_accuracy(lam, theta0, t, eps) -> float:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from scipy.linalg import eigh_tridiagonal
 
-from ._checks import choice, flag, integer, real, show
+from ._checks import allocation, choice, flag, integer, real, show
 from .measure import cumulative_trapezoid
 from .objective import as_objective
 
@@ -125,6 +125,7 @@ def extreme_eigenvalues(
     generator = torch.Generator().manual_seed(seed)
     start = _start_vector(v0, theta, generator)  # validated on both paths
     if dense or (dense is None and n <= DENSE_LIMIT):
+        allocation("theta", n * n, f"a dense {n} x {n} Hessian with dense=True (dense=False runs Lanczos instead)")
         return _dense(obj, theta)
     result = _lanczos(obj.hvp_operator(theta), start, which, tol, min(max_iter, n), generator)
     if not result.converged:

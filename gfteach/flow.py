@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import choice, flag, integer, real, show, times
+from ._checks import allocation, choice, flag, integer, real, show, times
 from .objective import as_objective
 from .ode import IntegrationError, odeint
 
@@ -64,7 +64,8 @@ class Trajectory:
     gradient evaluations the run cost. If the run diverged, ``diverged_at`` is the time (and, for GD,
     ``diverged_step`` the iterate) where the loss or the parameters first stopped being finite.
     For GD, ``iterate_losses[k]`` is the loss at *every* iterate :math:`k` (recorded or not; it costs
-    nothing, the loss comes with the gradient), so loss curves need no ``record_every=1``.
+    nothing, the loss comes with the gradient), so loss curves need no ``record_every=1``. ``times``, ``thetas``
+    and ``losses`` must be finite (a diverged run keeps its finite part) and ``times`` strictly increasing.
     """
 
     times: torch.Tensor
@@ -93,6 +94,14 @@ class Trajectory:
                 f"Trajectory needs one parameter vector and one loss per time: {n} times, "
                 f"{len(self.thetas)} thetas, {len(self.losses)} losses"
             )
+        for name in ("times", "thetas", "losses"):
+            if not torch.isfinite(getattr(self, name)).all():
+                raise ValueError(f"Trajectory {name} must be finite (a diverged run keeps its finite part): NaN or inf")
+        down = (self.times[1:] <= self.times[:-1]).nonzero()
+        if len(down):
+            i, t = int(down[0]) + 1, self.times.tolist()
+            raise ValueError(f"Trajectory times must be strictly increasing, got times[{i}] = {t[i]:.6g} after "
+                             f"times[{i - 1}] = {t[i - 1]:.6g}")  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.times)
@@ -109,13 +118,20 @@ def gd_time_grid(step: float, steps: int, record_every: int = 1) -> torch.Tensor
     Pass it as ``t_eval`` to :func:`gradient_flow` so that :func:`distance` can match the two runs.
     """
     step = _check_step(step)
-    return torch.tensor(_recorded(steps, record_every), dtype=torch.float64) * step
+    steps, record_every = _recorded(steps, record_every)
+    ks = torch.arange(0, steps + 1, record_every)
+    ks = ks if ks[-1] == steps else torch.cat([ks, torch.tensor([steps])])
+    return ks.to(torch.float64) * step
 
 
-def _recorded(steps: int, record_every: int) -> list[int]:
+def _recorded(steps, record_every, per_record: int = 1, per_step: int = 0) -> tuple[int, int]:
+    """``steps`` and ``record_every`` checked; recording ``per_record`` numbers at each recorded iterate and
+    ``per_step`` at every iterate is refused beyond the package's allocation limit, before allocating."""
     steps, record_every = integer("steps", steps, minimum=0), integer("record_every", record_every, minimum=1)
-    ks = list(range(0, steps + 1, record_every))
-    return ks if ks[-1] == steps else [*ks, steps]
+    records = steps // record_every + 1 + (steps % record_every != 0)
+    what = f"{records} recorded iterates (record_every = {record_every}) of {per_record} entries"
+    allocation("steps", records * per_record + (steps + 1) * per_step, what + f" and {steps + 1} losses" * per_step)
+    return steps, record_every
 
 
 def _check_step(step) -> float:
@@ -165,13 +181,13 @@ def gradient_descent(
     """
     obj = as_objective(obj)
     step = _check_step(step)
-    wanted = set(_recorded(steps, record_every))
-    steps = integer("steps", steps, minimum=0)
+    steps, every = _recorded(steps, record_every)
     _check_mode(on_divergence)
     flag("progress", progress, allow_none=True)
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a str (the progress bar's label), got {show(desc)}")
     theta = obj.check_vector(theta0, "theta0").clone()
+    _recorded(steps, every, theta.numel(), 1)
     grads_before = obj.n_grad
     ks, thetas, losses = [], [], []
     failure = grad = None
@@ -190,7 +206,7 @@ def gradient_descent(
                 failure = (k, "the loss became non-finite")
                 break
             losses.append(value)
-            if k in wanted:
+            if k % every == 0 or k == steps:
                 ks.append(k)
                 thetas.append(theta)
             if k < steps:

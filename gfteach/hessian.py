@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ._checks import allocation, function, integer, show
+
 __all__ = ["HESSIAN_BLOCK", "SMALL_HESSIAN", "dense_hessian", "hessian_rows", "parameter_groups"]
 
 #: Largest number of Hessian columns built in one vectorized pass (bounds the memory).
@@ -41,8 +43,10 @@ def dense_hessian(fast: Callable, graph_gradient: Callable, x: torch.Tensor, blo
     ``graph_gradient(x)`` returns :math:`\nabla f(x)` with its graph (``x`` requiring grad), for the
     double-backward path taken for small ``x`` or when :mod:`torch.func` cannot transform ``f``.
     """
+    n = x.numel()
+    allocation("theta", n * n, f"a dense {n} x {n} Hessian (theta has {n} entries)")
     H, vectorized = None, False
-    if x.numel() > SMALL_HESSIAN:
+    if n > SMALL_HESSIAN:
         try:
             H, vectorized = fast(x, block), True
         except (RuntimeError, NotImplementedError):
@@ -67,7 +71,17 @@ def reverse_over_reverse(graph_gradient: Callable, x: torch.Tensor, block: int) 
 
 
 def hessian_rows(f: Callable, x: torch.Tensor, rows: int, block: int) -> torch.Tensor:
-    r"""The first ``rows`` rows of :math:`\nabla^2 f(x)`, as ``jvp`` of ``jacrev(f)`` vmapped over :math:`e_j`."""
+    r"""The first ``rows`` rows of :math:`\nabla^2 f(x)` (``0 <= rows <= len(x)``), as ``jvp`` of ``jacrev(f)``
+    vmapped over :math:`e_j`, ``block`` (>= 1) at a time."""
+    function("f", f)
+    if not (torch.is_tensor(x) and x.dim() == 1 and x.is_floating_point()):
+        raise TypeError(f"x must be a 1-D floating-point tensor (the flat parameters), got {show(x)}")
+    rows, block = integer("rows", rows, minimum=0), integer("block", block, minimum=1)
+    if rows > x.numel():
+        raise ValueError(f"rows must be at most len(x) = {x.numel()}, got {rows}")
+    allocation("rows", rows * x.numel(), f"{rows} Hessian rows of {x.numel()} entries")
+    if rows == 0:
+        return x.new_zeros(0, x.numel())
     gradient = torch.func.jacrev(f)
 
     def column(direction: torch.Tensor) -> torch.Tensor:
@@ -109,7 +123,19 @@ def blocked_hessian(
 
 def parameter_groups(names: Sequence[str], numels: Sequence[int]) -> list[tuple[int, int]]:
     """Index ranges ``[first, last)`` of consecutive parameters of one module; groups smaller than
-    :math:`n/8` join the previous one (a separate pass would cost more than it saves)."""
+    :math:`n/8` join the previous one (a separate pass would cost more than it saves). ``names`` and
+    ``numels`` (sizes >= 0) are parallel sequences, one entry per parameter."""
+    for arg, values in (("names", names), ("numels", numels)):
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise TypeError(f"{arg} must be a sequence (one entry per parameter), got {show(values)}")
+    if len(names) != len(numels):
+        raise ValueError(
+            f"names and numels must have one entry per parameter, got {len(names)} names and {len(numels)} numels"
+        )
+    for i, (name, size) in enumerate(zip(names, numels)):
+        if not isinstance(name, str):
+            raise TypeError(f"names[{i}] must be a parameter name (a str), got {show(name)}")
+        integer(f"numels[{i}]", size, minimum=0)
     n_params = sum(numels)
     groups: list[list[int]] = []
     for i, name in enumerate(names):

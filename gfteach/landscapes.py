@@ -11,8 +11,9 @@ starting point and a time horizon.
   eigenvalue exactly where :math:`3\theta_1^2 - \tfrac12 < \tfrac12`, i.e. in the strip
   :math:`|\theta_1| < 1/\sqrt3 \approx 0.577`, and is positive definite outside it.
 
-Each function accepts a tensor of shape ``(..., 2)`` (so it can be evaluated on a grid) and returns
-shape ``(...)``. :data:`LANDSCAPES` holds them with their starts and horizons as :class:`Landscape`.
+Each function accepts a real tensor of shape ``(..., 2)`` (so it can be evaluated on a grid; any other shape is
+an error, not silently truncated) and returns shape ``(...)``. :data:`LANDSCAPES` holds them with their starts
+and horizons as :class:`Landscape`.
 """
 
 from __future__ import annotations
@@ -22,23 +23,36 @@ from dataclasses import dataclass
 
 import torch
 
+from ._checks import function, real, show, vector
+
 __all__ = ["quadratic", "saddle", "two_well", "Landscape", "LANDSCAPES", "get_landscape"]
+
+
+def _plane(theta) -> torch.Tensor:
+    """``theta`` if it is a real tensor of points of the plane, shape ``(..., 2)`` (O(1): hot loops call it)."""
+    if not torch.is_tensor(theta) or theta.dtype == torch.bool or theta.is_complex():
+        raise TypeError(f"theta must be a real tensor of shape (..., 2) (points of the plane), got {show(theta)}")
+    if theta.shape[-1:] != (2,):
+        raise ValueError(f"theta must have shape (..., 2) (points (theta_1, theta_2)), got shape {tuple(theta.shape)}")
+    return theta
 
 
 def quadratic(theta: torch.Tensor) -> torch.Tensor:
     r""":math:`\tfrac12(\theta_1^2 + 4\theta_2^2)`: eigenvalues 1 and 4 everywhere."""
+    theta = _plane(theta)
     return 0.5 * (theta[..., 0] ** 2 + 4.0 * theta[..., 1] ** 2)
 
 
 def saddle(theta: torch.Tensor) -> torch.Tensor:
     r""":math:`\tfrac12(\theta_1^2 - \theta_2^2)`: eigenvalues 1 and -1 everywhere."""
+    theta = _plane(theta)
     return 0.5 * (theta[..., 0] ** 2 - theta[..., 1] ** 2)
 
 
 def two_well(theta: torch.Tensor) -> torch.Tensor:
     r""":math:`\tfrac14(\theta_1^2 - 1)^2 + (\theta_2 - \tfrac12\theta_1)^2`: minima at :math:`\pm(1, \tfrac12)`,
     negative curvature in the strip :math:`|\theta_1| < 1/\sqrt3`."""
-    x, y = theta[..., 0], theta[..., 1]
+    x, y = _plane(theta)[..., 0], theta[..., 1]
     return (x**2 - 1) ** 2 / 4 + (y - x / 2) ** 2
 
 
@@ -50,6 +64,16 @@ class Landscape:
     f: Callable[[torch.Tensor], torch.Tensor]
     theta0: tuple[float, float]
     t_end: float
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {show(self.name)}")
+        function("f", self.f)
+        start = vector("theta0", self.theta0, what="a point (theta_1, theta_2) of two finite numbers")
+        if start.shape != (2,) or not torch.isfinite(start).all():
+            raise ValueError(f"theta0 must be a point (theta_1, theta_2) of two finite numbers, got {self.theta0!r}")
+        object.__setattr__(self, "theta0", tuple(start.tolist()))  # frozen dataclass
+        object.__setattr__(self, "t_end", real("t_end", self.t_end, positive=True))
 
     @property
     def start(self) -> torch.Tensor:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._checks import integer, real
+from ._checks import allocation, integer, real
 from .linear import _tensor
 from .ode import ODESolution, odeint
 
@@ -256,6 +256,7 @@ def scalar_flow(
         return torch.cat([(rho_dot / torch.exp(z[0])).reshape(1), w_hat_dot])
 
     n = max(1, math.ceil(per_decade * math.log10(t_max / t_first)))
+    allocation("per_decade", (n + 2) * (w0.numel() + 2), f"{n + 1} output times of {w0.numel()} entries")
     log_times = torch.logspace(math.log10(t_first), math.log10(t_max), n + 1, dtype=_F64).tolist()
     z = torch.cat([torch.log(w0.norm()).reshape(1), w0 / w0.norm()]).to(_F64)
     t_now, times, states, counts, first_step, i = 0.0, [0.0], [z], [0, 0, 0], None, 0

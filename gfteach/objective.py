@@ -23,10 +23,13 @@ Derivatives come from reverse-mode autograd:
 :func:`as_objective` gives a plain callable :math:`f(\theta)` (a toy 2-D landscape, say) the same interface.
 Counters (``n_value``, ``n_grad``, ``n_hvp``) record the work done.
 
-What the user's code returns is checked at the first evaluation: the loss (or ``f(theta)``) must be a real
+What the user's code returns is checked at every evaluation: the loss (or ``f(theta)``) must be a real
 scalar tensor *connected to* :math:`\theta`'s autograd graph (a value computed through NumPy, ``.item()`` or
-``torch.tensor(...)`` would have a silently zero gradient), and the model's outputs must match the targets'
-shape for ``"mse"`` (no broadcasting) and the class labels for ``"cross_entropy"``.
+``torch.tensor(...)`` would have a silently zero gradient; fully checked at the first gradient, then by
+``requires_grad``), and, at the first evaluation, the model's outputs must match the targets' shape for ``"mse"``
+(no broadcasting) and the class labels for ``"cross_entropy"``. The public ``value``/``grad``/``value_and_grad``
+raise a ``ValueError`` where :math:`f` or :math:`\nabla f` is not finite; the flows use unchecked versions and
+report divergence themselves.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from ._calls import accepts, disconnected, finite, scalar
 from ._checks import data, function, integer, model_outputs, name_of, named_or_callable, show
 from .hessian import HESSIAN_BLOCK, SMALL_HESSIAN, blocked_hessian, dense_hessian, grad_or_zero, hessian_rows
 
@@ -65,47 +69,36 @@ class _Differentiable:
     def _terms(self, theta: torch.Tensor) -> Iterator[torch.Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def check_vector(self, theta, name: str = "theta") -> torch.Tensor:
-        """Return ``theta`` detached after checking it is a finite 1-D tensor of the right dtype and length."""
-        expected = "a flat 1-D parameter vector" + (f" of length {self.n_params}" if self.n_params else "")
+    def check_vector(self, theta, name: str = "theta", like: torch.Tensor | None = None) -> torch.Tensor:
+        """Return ``theta`` detached after checking it is a finite 1-D tensor of the right dtype and length
+        (``n_params``, or that of ``like``)."""
+        n = self.n_params if like is None else like.numel()
+        expected = "a flat 1-D parameter vector" + (f" of length {n}" if n else "")
         if not isinstance(theta, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor ({expected}), got {show(theta)}")
         if theta.dtype != self.dtype:
             raise TypeError(f"{name} must have dtype {self.dtype} (the objective's), got {theta.dtype}")
         if theta.dim() != 1:
             raise ValueError(f"{name} must be {expected}, got shape {tuple(theta.shape)}")
-        if self.n_params is not None and theta.numel() != self.n_params:
-            raise ValueError(f"{name} must have length n_params = {self.n_params}, got {theta.numel()}")
+        if n is not None and theta.numel() != n:
+            raise ValueError(
+                f"{name} must have length {'n_params' if like is None else 'len(theta)'} = {n}, got {theta.numel()}"
+            )
         if not torch.isfinite(theta).all():
             raise ValueError(f"{name} must be finite; it contains NaN or inf")
         return theta.detach()
 
     def _term(self, value) -> torch.Tensor:
-        """A term as a 0-d tensor, its type and shape checked until the first full check has passed."""
-        if not self._verified:
-            if not isinstance(value, torch.Tensor):
-                raise TypeError(f"{self.source} must return a scalar torch.Tensor, but returned {show(value)}")
-            if value.numel() != 1:
-                raise ValueError(
-                    f"{self.source} must return a scalar (0-d or one-element) tensor, but returned shape "
-                    f"{tuple(value.shape)}: reduce it to one number (a loss averages over samples and outputs)"
-                )
-            if not value.is_floating_point():
-                raise TypeError(f"{self.source} must return a real floating-point scalar, but returned {value.dtype}")
-        return value.reshape(())
+        """A term as a 0-d tensor, its type and shape checked at every call (O(1))."""
+        return scalar(self.source, value)
 
     def _grad(self, term: torch.Tensor, x: torch.Tensor, **kw) -> torch.Tensor:
-        r""":math:`\nabla_x` term; the first time, check that the term is connected to ``x``'s autograd graph."""
-        if self._verified:
+        r""":math:`\nabla_x` term; it must require grad at every call (and reach ``x``: checked once)."""
+        if self._verified and term.requires_grad:
             return grad_or_zero(term, x, **kw)
         g = torch.autograd.grad(term, x, allow_unused=True, **kw)[0] if term.requires_grad else None
         if g is None:
-            raise ValueError(
-                f"{self.source} is not connected to theta's autograd graph, so its gradient would silently be 0: "
-                "it was computed outside torch autograd (through NumPy, .item(), .detach() or torch.tensor(...)) "
-                "or does not use theta. Compute it from theta with torch operations (a constant objective: "
-                "0 * theta.sum())"
-            )
+            raise disconnected(self.source)
         self._verified = True
         return torch.zeros_like(x) if g._is_zerotensor() else g
 
@@ -118,16 +111,21 @@ class _Differentiable:
 
     # -- values and gradients -------------------------------------------------------------------
     def value(self, theta: torch.Tensor) -> torch.Tensor:
-        r""":math:`f(\theta)` as a 0-dim tensor."""
-        return self._value(self.check_vector(theta))
+        r""":math:`f(\theta)` as a 0-dim tensor (a ``ValueError`` if it is not finite)."""
+        value = self._value(self.check_vector(theta))
+        finite(self.source, value)
+        return value
 
     def grad(self, theta: torch.Tensor) -> torch.Tensor:
-        r""":math:`\nabla f(\theta)`, one backward pass per chunk."""
-        return self._value_and_grad(self.check_vector(theta))[1]
+        r""":math:`\nabla f(\theta)`, one backward pass per chunk (a ``ValueError`` if it is not finite)."""
+        return self.value_and_grad(theta)[1]
 
     def value_and_grad(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`(f(\theta), \nabla f(\theta))` from one forward and one backward pass per chunk."""
-        return self._value_and_grad(self.check_vector(theta))
+        r""":math:`(f(\theta), \nabla f(\theta))` from one forward and one backward pass per chunk (both finite,
+        else a ``ValueError``)."""
+        value, grad = self._value_and_grad(self.check_vector(theta))
+        finite(self.source, value, grad)
+        return value, grad
 
     def _value(self, theta: torch.Tensor) -> torch.Tensor:
         self.n_value += 1
@@ -150,7 +148,7 @@ class _Differentiable:
     def hvp(self, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         r""":math:`\nabla^2 f(\theta)\,v` by double backward, chunk by chunk (one gradient graph at a time)."""
         x = self.check_vector(theta).requires_grad_(True)
-        v = self.check_vector(v, "v")
+        v = self.check_vector(v, "v", like=x)
         self.n_grad += 1
         self.n_hvp += 1
         out = torch.zeros_like(x)
@@ -172,7 +170,7 @@ class _Differentiable:
         @torch.enable_grad()
         def product(v: torch.Tensor) -> torch.Tensor:
             if not (isinstance(v, torch.Tensor) and v.shape == x.shape and v.dtype == x.dtype):
-                self.check_vector(v, "v")  # raises, naming v
+                self.check_vector(v, "v", like=x)  # raises, naming v
             self.n_hvp += 1
             return grad_or_zero(g, x, v, retain_graph=True)
 
@@ -324,7 +322,7 @@ class FunctionObjective(_Differentiable):
         self, f: Callable[[torch.Tensor], torch.Tensor], n_params: int | None = None, dtype: torch.dtype = torch.float64
     ):
         super().__init__()
-        function("f", f)
+        accepts("f", function("f", f), "f(theta) of the parameter vector", torch.zeros(0))
         if n_params is not None:
             n_params = integer("n_params", n_params, minimum=1)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:

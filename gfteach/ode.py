@@ -20,7 +20,8 @@ limit, detected as Hairer & Wanner do) ends at once with :class:`~gfteach.soluti
 stability-limited steps it still needs exceed that budget; a *collapsed* step (a kink, jump or singularity of
 ``F``: the accepted step stays below ``COLLAPSE`` times the largest one so far, for ``COLLAPSE_COUNT`` steps
 in a row, at a pace that cannot reach the last time within the budget) ends it at once with reason
-``"nonsmooth"``. What ``F`` returns is checked at every call (shape, dtype, device; detached).
+``"nonsmooth"``. What ``F`` returns is checked at every call (shape, dtype, device; detached); so is that ``F``
+leaves its argument unmodified (the tensor's version counter, O(1); at the first call, also its values).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ._calls import accepts, in_place
 from ._checks import function, integer, real, returned, state, times
 from .butcher import Tableau, get_method
 from .solution import IntegrationError, ODESolution, StiffnessError
@@ -42,6 +44,7 @@ SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
 #: steps (with fewer than ``NONSTIFF_RESET`` others in a row) the problem counts as stiff.
 STIFF_FRACTION, STIFF_COUNT, NONSTIFF_RESET = 0.9, 15, 6
 COLLAPSE, COLLAPSE_COUNT = 1e-4, 200
+_NEW = "-y rather than y.neg_() or y.mul_(-1)"
 
 
 def odeint(
@@ -58,9 +61,9 @@ def odeint(
 ) -> ODESolution:
     """Solve :math:`y' = F(t, y)` from ``y(t[0]) = y0`` and return the solution at every time in ``t``.
 
-    :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns a tensor of
-        the same shape and dtype (checked at every call: no broadcasting; finite at the first call). The
-        result is detached: odeint does not differentiate through the solve.
+    :param fun: ``F(t, y)`` with ``t`` a Python float and ``y`` shaped like ``y0``; returns a new tensor of
+        the same shape and dtype (checked at every call: no broadcasting; finite at the first call; ``y`` is
+        not modified in place). The result is detached: odeint does not differentiate through the solve.
     :param y0: initial state, a finite floating-point tensor of any shape (an empty one gives an empty solution).
     :param t: strictly increasing output times; ``t[0]`` is the initial time (``t = [t0]`` returns ``y0``).
     :param method: a name from :data:`gfteach.butcher.METHODS` (``euler``, ``heun``, ``midpoint``,
@@ -73,7 +76,7 @@ def odeint(
         stability-limited steps than are left, :class:`~gfteach.solution.IntegrationError`
         (:class:`~gfteach.solution.StiffnessError`).
     """
-    function("fun", fun)
+    accepts("fun", function("fun", fun), "fun(t, y) of the time t and the state y", 0.0, y0)
     y0 = state("y0", y0)
     grid = times("t", t)
     tab = get_method(method)
@@ -100,7 +103,10 @@ def odeint(
     if grid.numel() == 1 or y0.numel() == 0:  # nothing to integrate: y(t) = y0 at every requested time
         out = y0.clone().expand(grid.numel(), *shape).clone()
         return ODESolution(t=grid.clone(), y=out, method=tab.name)
-    f0 = returned("fun(t0, y0)", fun(t0, y0.clone()), y0, finite=False)
+    probe = y0.clone()
+    f0 = returned("fun(t0, y0)", fun(t0, probe), y0, finite=False)
+    if probe._version or not torch.equal(probe, y0):
+        raise in_place("fun", "y", f"at t0 = {t0:.6g}", _NEW)
     run = _Run(_checked(fun, y0), y0.reshape(-1).clone(), grid, tab, max_steps, shape)
     run.nfev = 1  # the call above
     if not torch.isfinite(f0).all():
@@ -115,11 +121,15 @@ def odeint(
 
 
 def _checked(fun, y0: torch.Tensor):
-    """``fun`` on flat states, its result checked at every call (a few attribute comparisons) and detached."""
+    """``fun`` on flat states, its result checked at every call (a few attribute comparisons) and detached;
+    an in-place change of ``y`` (which bumps its version counter) is an error."""
     shape, dtype, device, flat = y0.shape, y0.dtype, y0.device, len(y0.shape) != 1
 
     def rhs(tt: float, y: torch.Tensor) -> torch.Tensor:
+        version = y._version
         value = fun(tt, y.view(shape) if flat else y)
+        if y._version != version:
+            raise in_place("fun", "y", f"at t = {tt:.6g}", _NEW)
         if not (torch.is_tensor(value) and value.shape == shape and value.dtype == dtype and value.device == device):
             returned(f"fun(t, y) at t = {tt:.6g}", value, y0, finite=False)
         if value.requires_grad:

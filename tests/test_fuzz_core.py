@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from gfteach import bounds, measure
+from gfteach import bounds, hessian, landscapes, measure
 from gfteach.butcher import METHODS, Tableau
 from gfteach.curvature import curvature_along, extreme_eigenvalues
 from gfteach.flow import (
@@ -535,7 +535,9 @@ GOOD = [
     ("integral-at-empty", lambda: measure.integral_at([0, 1], [1, 1], []).shape == (0,)),
     ("gap-overflows-to-inf", lambda: bounds.scalar_gap(-1000.0, 1.0, 0.1, 1.0) == math.inf),
     ("gap-estimate-overflows-to-inf", lambda: bounds.scalar_gap_estimate(1000.0, 1.0, 0.1, 1.0) == math.inf),
-    ("classic-step-underflows-to-zero", lambda: bounds.classic_euler_step(1000.0, 1.0, 1.0, 0.1) == 0.0),
+    ("gap-estimate-intermediate-overflow", lambda: bounds.scalar_gap_estimate(1e200, 1.0, 1e-10, 1e-300)
+     == pytest.approx(1e-10 * 1e200 * (1e200 * 1e-300) / 2, rel=1e-12)),  # m**2 alone overflows
+    ("classic-step-beyond-the-float-range", lambda: bounds.classic_euler_step(1e-200, 1e-200, 1e-200, 0.1) == math.inf),
     ("eig-converged-is-a-bool", lambda: extreme_eigenvalues(quad(*[2.0] * 80), torch.ones(80, dtype=f64),
                                                             max_iter=1).converged is True),
     ("tb-numpy-scalars", lambda: float(bounds.tracking_bound(np.float32(2.0), np.float64(0.5), 1, 1)) == 0.5),
@@ -876,5 +878,170 @@ def test_audit_distance_needs_increasing_times():
         thetas = torch.tensor(thetas, dtype=_F)
         return Trajectory(torch.tensor(times, dtype=_F), thetas, thetas.sum(1), "gf", 0)
 
+    with pytest.raises(ValueError, match=r"Trajectory times must be strictly increasing.*times\[1\] = 0"):
+        traj([1.0, 0.0], [[5.0, 0.0], [0.0, 0.0]])  # refused at construction (audit 2, item 22)
+    mutated = traj([0.0, 1.0], [[5.0, 0.0], [0.0, 0.0]])
+    mutated.times = torch.tensor([1.0, 0.0], dtype=_F)  # a dataclass may still be changed afterwards
     with pytest.raises(ValueError, match=r"b\.times must be strictly increasing"):
-        distance(traj([0.0, 1.0], [[0.0, 0.0], [1.0, 0.0]]), traj([1.0, 0.0], [[5.0, 0.0], [0.0, 0.0]]))
+        distance(traj([0.0, 1.0], [[0.0, 0.0], [1.0, 0.0]]), mutated)
+
+
+# -- the second independent audit (issue 15): items 1-25, 64 (test_fuzz_linear.py) and 67-69 ------------------
+
+
+def _later(good, bad):
+    """An objective that behaves (``good``) at the first gradient, at theta[0] > 0, and not (``bad``) after."""
+    obj = as_objective(lambda th: good(th) if th[0] > 0 else bad(th))
+    obj.grad(torch.tensor([1.0, 2.0], dtype=_F))
+    return obj
+
+
+_T12 = torch.tensor([-1.0, 2.0], dtype=_F)
+_T3 = torch.tensor([1.0, 2.0, 3.0], dtype=_F)
+_SQ = lambda th: (th**2).sum()  # noqa: E731
+
+_TR = torch.tensor([0.0, 1.0], dtype=f64)
+_Z22, _Z2 = torch.zeros(2, 2, dtype=f64), torch.zeros(2, dtype=f64)
+_NAN22 = torch.full((2, 2), math.nan, dtype=f64)
+_LS = landscapes.Landscape
+_LQ = landscapes.quadratic
+
+AUDIT2 = [
+    # odeint: fun's signature (1) and a fun that changes its argument in place (2, 3: silently wrong before)
+    ("1-fun-one-argument", lambda: odeint(lambda y: -y, ONES2, [0.0, 1.0]), TypeError,
+     r"fun must be a function fun\(t, y\).*<lambda>\(y\)"),
+    ("2-fun-neg_-fixed", lambda: odeint(lambda t, y: y.neg_(), ONES2, [0.0, 1.0], "euler", step=0.1), ValueError,
+     "fun must not modify its argument y in place"),
+    ("3-fun-mul_-adaptive", lambda: odeint(lambda t, y: y.mul_(-1), ONES2, [0.0, 1.0]), ValueError,
+     "fun must not modify its argument y"),
+    ("3-fun-in-place-later", lambda: odeint(lambda t, y: y.mul_(-1) if t > 0.3 else -y, ONES2, [0.0, 1.0]),
+     ValueError, r"fun must not modify .* at t = 0\.[3-9]"),
+    ("3-fun-in-place-via-data", lambda: odeint(lambda t, y: (y.data.mul_(-1), -y.clone())[1], ONES2, [0.0, 1.0]),
+     ValueError, r"fun must not modify .* at t0 = 0"),
+    ("3-fun-in-place-2d", lambda: odeint(lambda t, y: y.add_(0.0), torch.ones(2, 2, dtype=f64), [0.0, 1.0], "rk4",
+                                         step=0.5), ValueError, "fun must not modify"),
+    # the objective's value and gradient must be finite (4, 5)
+    ("4-value-nan", lambda: as_objective(lambda th: _SQ(th) * math.nan).value(ONES2), ValueError,
+     r"f\(theta\).*non-finite value nan"),
+    ("4-value-and-grad-inf", lambda: as_objective(lambda th: th.sum() / 0).value_and_grad(ONES2), ValueError,
+     r"f\(theta\).*non-finite"),
+    ("5-grad-sqrt-at-0", lambda: as_objective(lambda th: th.abs().sqrt().sum()).grad(_TR), ValueError,
+     r"gradient of f\(theta\) \(<lambda>\) is not finite at theta \(1 of its 2"),
+    # what f returns is checked at every call, not only the first (6-9)
+    ("6-float-later", lambda: _later(lambda th: th.sum(), lambda th: 1.0).value(_T12), TypeError,
+     r"f\(theta\).*must return a scalar torch.Tensor"),
+    ("7-vector-later", lambda: _later(_SQ, lambda th: th**2).grad(_T12), ValueError,
+     r"f\(theta\).*must return a scalar .*shape \(2,\)"),
+    ("8-detached-later", lambda: _later(_SQ, lambda th: _SQ(th).detach()).grad(_T12), ValueError,
+     r"f\(theta\).*not connected"),
+    ("8-detached-later-hvp", lambda: _later(_SQ, lambda th: _SQ(th).detach()).hvp(_T12, ONES2), ValueError,
+     "not connected"),
+    ("9-int-later", lambda: _later(_SQ, lambda th: _SQ(th).to(torch.int64)).value(_T12), TypeError,
+     r"f\(theta\).*floating-point"),
+    # Hessian-vector products: v of theta's length (10, 11); hessian_rows, parameter_groups (12-14)
+    ("10-hvp-v-short", lambda: as_objective(_SQ).hvp(_T3, ONES2), ValueError,
+     r"v must have length len\(theta\) = 3, got 2"),
+    ("11-hvp-operator-v-short", lambda: as_objective(_SQ).hvp_operator(_T3)(torch.ones(1, dtype=f64)), ValueError,
+     r"v must have length len\(theta\) = 3, got 1"),
+    ("12-rows-negative", lambda: hessian.hessian_rows(_SQ, ONES2, -1, 4), ValueError,
+     "rows must be an integer >= 0, got -1"),
+    ("12-rows-too-many", lambda: hessian.hessian_rows(_SQ, ONES2, 3, 4), ValueError,
+     r"rows must be at most len\(x\) = 2"),
+    ("12-rows-float", lambda: hessian.hessian_rows(_SQ, ONES2, 1.5, 4), TypeError, "rows must be an integer"),
+    ("12-x-list", lambda: hessian.hessian_rows(_SQ, [1.0, 2.0], 1, 4), TypeError, "x must be a 1-D"),
+    ("13-block-zero", lambda: hessian.hessian_rows(_SQ, ONES2, 2, 0), ValueError, "block must be an integer >= 1"),
+    ("14-groups-lengths", lambda: hessian.parameter_groups(["a.w", "b.w"], [1]), ValueError, "names and numels must"),
+    ("14-groups-name-int", lambda: hessian.parameter_groups(["a.w", 3], [1, 2]), TypeError, r"names\[1\] must be"),
+    ("14-groups-numel-negative", lambda: hessian.parameter_groups(["a.w"], [-1]), ValueError, r"numels\[0\] must"),
+    ("14-groups-str", lambda: hessian.parameter_groups("a.w", [1]), TypeError, "names must be a sequence"),
+    # the test landscapes refuse what is not a tensor of points of the plane (15-19), Landscape its fields (20)
+    ("15-quadratic-one-coordinate", lambda: _LQ(torch.ones(1, dtype=f64)), ValueError,
+     r"theta must have shape \(\.\.\., 2\)"),
+    ("16-quadratic-three-coordinates", lambda: _LQ(_T3), ValueError, r"theta must have shape .*got shape \(3,\)"),
+    ("16-saddle-grid-of-triples", lambda: landscapes.saddle(torch.zeros(4, 3, dtype=f64)), ValueError,
+     "theta must have shape"),
+    ("17-two-well-list", lambda: landscapes.two_well([1.0, 2.0]), TypeError, "theta must be a real tensor"),
+    ("18-saddle-none", lambda: landscapes.saddle(None), TypeError, "theta must be a real tensor"),
+    ("18-quadratic-bool", lambda: _LQ(torch.ones(2, dtype=torch.bool)), TypeError, "theta must be a real tensor"),
+    ("19-flow-three-coordinates", lambda: gradient_flow(_LQ, _T3, [0.0, 1.0]), ValueError,
+     r"theta must have shape \(\.\.\., 2\)"),
+    ("20-landscape-f-none", lambda: _LS("x", None, (1.0, 2.0), 1.0), TypeError, "f must be callable"),
+    ("20-landscape-t-end-negative", lambda: _LS("x", _LQ, (1.0, 2.0), -1.0), ValueError, "t_end must be"),
+    ("20-landscape-theta0-triple", lambda: _LS("x", _LQ, (1.0, 2.0, 3.0), 1.0), ValueError, "theta0 must be"),
+    ("20-landscape-theta0-nan", lambda: _LS("x", _LQ, (1.0, math.nan), 1.0), ValueError, "theta0 must be"),
+    ("20-landscape-theta0-str", lambda: _LS("x", _LQ, "ab", 1.0), TypeError, "theta0 must be"),
+    ("20-landscape-name-int", lambda: _LS(3, _LQ, (1.0, 2.0), 1.0), TypeError, "name must be a str"),
+    # sizes refused by name before allocating (21, 24, 25), Trajectory's fields (22, 23)
+    ("21-gd-steps-huge", lambda: gradient_descent(quad(1.0, 4.0), ONES2, 0.1, 10**9), ValueError, "steps asks for"),
+    ("21-gd-records-times-dim", lambda: gradient_descent(quad(*[1.0] * 1000), torch.ones(1000, dtype=f64), 0.1,
+                                                         2 * 10**6),
+     ValueError, r"steps asks for 2000001 recorded iterates .* of 1000 entries"),
+    ("22-trajectory-decreasing", lambda: Trajectory(_TR.flip(0), _Z22, _Z2, "gf", 0), ValueError,
+     r"times must be strictly increasing, got times\[1\] = 0 after times\[0\] = 1"),
+    ("22-trajectory-repeated", lambda: Trajectory(_Z2, _Z22, _Z2, "gf", 0), ValueError,
+     "times must be strictly increasing"),
+    ("23-trajectory-nan-thetas", lambda: Trajectory(_TR, _NAN22, _Z2, "gf", 0), ValueError, "thetas must be finite"),
+    ("23-trajectory-inf-losses", lambda: Trajectory(_TR, _Z22, _TR / 0, "gf", 0), ValueError, "losses must be finite"),
+    ("23-trajectory-nan-times", lambda: Trajectory(_TR * math.nan, _Z22, _Z2, "gf", 0), ValueError,
+     "times must be finite"),
+    ("24-time-grid-steps-huge", lambda: gd_time_grid(0.1, 10**9), ValueError, "steps asks for"),
+    ("25-dense-hessian-huge", lambda: extreme_eigenvalues(as_objective(_SQ), torch.ones(10**5, dtype=f64), dense=True),
+     ValueError, "theta asks for a dense 100000 x 100000 Hessian with dense=True"),
+    ("25-objective-hessian-huge", lambda: as_objective(_SQ).hessian(torch.ones(10**5, dtype=f64)), ValueError,
+     "theta asks for a dense 100000 x 100000 Hessian"),
+    # a largest step that underflows to 0.0 is no step (67, 68)
+    ("67-step-from-bound-underflow", lambda: bounds.step_from_bound(1, 1, 1, 0.1, -1000.0), ValueError,
+     r"no positive step .* underflows to 0\.0 \(negative_integral = -1000"),
+    ("67-step-from-bound-huge-constants", lambda: bounds.step_from_bound(1e200, 1e200, 1, 0.1), ValueError,
+     "underflows"),
+    ("68-classic-step-underflow", lambda: bounds.classic_euler_step(1, 1, 1000, 0.1), ValueError,
+     r"underflows to 0\.0 \(t = 1000"),
+    ("68-classic-step-underflow-beta", lambda: bounds.classic_euler_step(1000.0, 1.0, 1.0, 0.1), ValueError,
+     r"beta = 1000"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case, call, error, match", AUDIT2, ids=[b[0] for b in AUDIT2])
+def test_audit2_bad_input_gives_a_clear_error(case, call, error, match):
+    value, raised, seconds, _ = timed(call)
+    assert raised is not None, f"{case}: no error; returned {value!r}"
+    assert isinstance(raised, error), f"{case}: {type(raised).__name__}: {raised}"
+    assert re.search(match, str(raised)), f"{case}: unclear message: {raised}"
+    assert seconds < 5.0, f"{case}: took {seconds:.1f} s (refused only after allocating?)"
+
+
+def test_audit2_valid_input_is_unchanged():
+    # odeint: a fun that only reads y (and one that turns on requires_grad, as gradient code does) still runs
+    def grad_fun(t, y):
+        x = y.detach().requires_grad_(True)  # shares y's version counter: requires_grad_ is no modification
+        return -torch.autograd.grad(0.5 * (x**2).sum(), x)[0]
+
+    for fun in (lambda t, y: -y, grad_fun):
+        sol = odeint(fun, ONES2, [0.0, 1.0], rtol=1e-10, atol=1e-12)
+        assert torch.allclose(sol.y[-1], ONES2 * math.exp(-1), rtol=1e-8)
+    sol = odeint(lambda t, y: -y, ONES2, [0.0, 1.0], "euler", step=0.1)
+    assert torch.allclose(sol.y[-1], ONES2 * 0.9**10, rtol=1e-12)
+    # the landscapes: grids of points and the chapter's values
+    assert landscapes.quadratic(torch.zeros(5, 4, 2, dtype=f64)).shape == (5, 4)
+    assert float(landscapes.two_well(torch.tensor([1.0, 0.5], dtype=f64))) == 0.0
+    start = landscapes.Landscape("q", landscapes.quadratic, (1, 2), 3)
+    assert start.theta0 == (1.0, 2.0) and start.t_end == 3.0 and start.start.tolist() == [1.0, 2.0]
+    assert landscapes.get_landscape("two-well").start.tolist() == [0.05, 1.2]
+    # GD records the same iterates as before; the time grid is k * step exactly
+    run = gradient_descent(quad(1.0, 4.0), ONES2, 0.1, 10, record_every=4)
+    assert run.iterations.tolist() == [0, 4, 8, 10] and len(run.iterate_losses) == 11
+    assert torch.equal(gd_time_grid(0.1, 10, 4), torch.tensor([0, 4, 8, 10], dtype=f64) * 0.1)
+    assert torch.equal(gd_time_grid(0.25, 8, 4), torch.tensor([0.0, 1.0, 2.0], dtype=f64))
+    # hessian_rows against the known Hessian 2 I; no rows is an empty block
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=f64)
+    assert torch.equal(hessian.hessian_rows(_SQ, x, 2, 1), 2 * torch.eye(2, 3, dtype=f64))
+    assert hessian.hessian_rows(_SQ, x, 0, 4).shape == (0, 3)
+    assert hessian.parameter_groups(["a.w", "a.b", "b.w"], [4, 2, 4]) == [(0, 2), (2, 3)]
+    # a gradient flow / descent that meets a non-finite gradient still reports divergence (not the new error)
+    with pytest.raises(DivergenceError, match="gradient at iterate 0 was not finite"):
+        gradient_descent(lambda th: th.abs().sqrt().sum(), torch.tensor([0.0, 1.0], dtype=f64), 0.1, 10,
+                         on_divergence="raise")  # fmt: skip
+    # the largest steps of the bounds: finite where representable, inf above the float range
+    assert bounds.step_from_bound(2, 0.4, 10, 0.05, -2.5) == 2 * 0.05 * math.exp(-2.5) / (2 * 0.4 * 10)
+    assert bounds.step_from_bound(1e-200, 1e-200, 1e-10, 1.0) == math.inf
+    assert bounds.classic_euler_step(1.0, 1.0, 800.0, 1e300) == pytest.approx(2e300 * math.exp(-800), rel=1e-12)

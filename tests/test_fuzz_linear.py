@@ -227,7 +227,10 @@ ERRORS = [
     ("scalar-flow-per-decade", lambda: scalar_flow(PHI, 3, PHI, 10.0, per_decade=0), ValueError, "per_decade"),
     ("scalar-flow-rtol-str", lambda: scalar_flow(PHI, 3, PHI, 10.0, rtol="1e-8"), TypeError, "rtol"),
     ("scalar-flow-stop-int", lambda: scalar_flow(PHI, 3, PHI, 10.0, stop_at_target=1), TypeError, "stop_at_target"),
-]
+    # audit 2, item 64: refused before allocating 4e9 output times (it used to fail in the allocator)
+    ("scalar-flow-per-decade-huge", lambda: scalar_flow(PHI, 3, PHI, 10.0, per_decade=10**9), ValueError,
+     "per_decade asks for"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("call, error, name", [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
