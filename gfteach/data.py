@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._checks import flag, integer, real, show
+from ._checks import allocation, flag, integer, real, show
 from .nets import as_generator
 
 __all__ = ["digits_subset", "whitened_regression", "mnist_subset", "read_idx", "MNIST_MEAN", "MNIST_STD"]
@@ -62,6 +62,7 @@ def digits_subset(n: int = 1000, size: int = 8, classes: int = 10) -> tuple[torc
     if n > len(keep):
         raise ValueError(f"n must be an integer in [1, {len(keep)}] for {classes} classes, got {n}")
     keep = keep[:n]
+    allocation("size", n * size * size, f"{n} image(s) of {size}×{size} pixels")
     X = torch.tensor(digits.images[keep] / 16.0, dtype=torch.float64).unsqueeze(1)
     if size != 8:
         X = torch.nn.functional.pad(X, (1, 1, 1, 1))
@@ -84,6 +85,8 @@ def whitened_regression(
         raise ValueError(f"need n >= d_in (n samples can whiten at most n input dimensions), got n={n}, d_in={d_in}")
     noise = real("noise", noise, nonnegative=True)
     generator = as_generator(generator)
+    allocation("n", n * d_in, f"a {d_in} × {n} input matrix")
+    allocation("d_out", d_out * n, f"a {d_out} × {n} target matrix")
     G = torch.randn(n, d_in, generator=generator, dtype=torch.float64)
     Q, _ = torch.linalg.qr(G)  # orthonormal columns: QᵀQ = I
     X = math.sqrt(n) * Q.T

@@ -34,12 +34,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ._checks import allocation, choice, function, integer, real, show, state, vector
 from .bounds import balanced_scalar_bound, hessian_lower_bound
 from .curvature import extreme_eigenvalues
 from .data import digits_subset
 from .linear import balanced_init, end_to_end, product_objective, theta_from_layers, whitened_loss
-from .nets import ACTIVATIONS, mlp, near_zero_init_
-from .objective import FunctionObjective
+from .nets import ACTIVATIONS, as_generator, mlp, near_zero_init_
+from .objective import FunctionObjective, as_objective
 from .utils import threads
 
 __all__ = [
@@ -59,25 +60,65 @@ __all__ = [
 _F64 = torch.float64
 
 
+def _ints(name: str, values, *, at_least: int) -> list[int]:
+    """``values`` (a list, tuple, range, 1-D array or tensor) as at least ``at_least`` integers >= 1."""
+    values = values.tolist() if hasattr(values, "tolist") else values
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of positive integers, got {show(values)}")
+    if len(values) < at_least:
+        raise ValueError(f"{name} must list at least {at_least} positive integer(s), got {list(values)!r}")
+    return [integer(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(values)]
+
+
+def _layer_sizes(dims: list[int]) -> list[int]:
+    """Entries of each layer ``W_j`` (``dims[j] × dims[j-1]``), refused above the package's allocation limit."""
+    sizes = [a * b for a, b in zip(dims[:-1], dims[1:])]
+    allocation("dims", sum(sizes), f"a network of {sum(sizes)} weights")
+    return sizes
+
+
+def _samples(X) -> torch.Tensor:
+    """``X`` with one sample per row (images flattened), float64 and finite."""
+    if not torch.is_tensor(X) or X.dtype == torch.bool or X.is_complex():
+        raise TypeError(f"X must be a real tensor with the samples along dimension 0, got {show(X)}")
+    if X.dim() < 1 or len(X) < 1:
+        raise ValueError(f"X must hold at least one sample along dimension 0, got shape {tuple(X.shape)}")
+    return state("X", X.reshape(len(X), -1).to(_F64))
+
+
+def _labels(y, n: int, classes: int | None) -> torch.Tensor:
+    """``y`` as int64 class indices, one per sample (of ``n``), in ``[0, classes)`` when ``classes`` is given."""
+    if not torch.is_tensor(y) or y.dtype == torch.bool or y.is_floating_point() or y.is_complex():
+        raise TypeError(f"y must be a tensor of integer class indices (int64), one per sample, got {show(y)}")
+    if tuple(y.shape) != (n,):
+        raise ValueError(f"y must hold one label per sample of X, shape ({n},), got shape {tuple(y.shape)}")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or (classes is not None and high >= classes):
+        raise ValueError(
+            f"y must hold class indices in [0, {classes if classes is not None else 'classes'}), "
+            f"got values from {low} to {high}"
+        )
+    return y.long()
+
+
 class MLPObjective(FunctionObjective):
     r"""Mean cross-entropy of the bias-free network ``gfteach.nets.mlp(dims, activation)`` on ``(X, y)``.
 
     Written out as matrix products on the flat :math:`\theta` (layers :math:`W_j` of shape
     ``(dims[j], dims[j-1])`` in order, the parameter layout of ``mlp``), so it equals
     ``Objective(mlp(dims, activation), X, y, "cross_entropy")`` while skipping the module machinery,
-    which dominates the cost of networks this small. ``sizes`` lists the layer sizes.
+    which dominates the cost of networks this small. ``X``: the samples along dimension 0 (flattened),
+    ``y``: their integer class labels in ``[0, dims[-1])``. ``sizes`` lists the layer sizes.
     """
 
     def __init__(self, dims: Sequence[int], activation: str, X: torch.Tensor, y: torch.Tensor):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        self.dims, self.activation = [int(d) for d in dims], activation
-        if len(self.dims) < 2 or min(self.dims) < 1:
-            raise ValueError(f"dims must list at least two positive integers, got {list(dims)!r}")
-        X = X.reshape(X.shape[0], -1).to(_F64)
-        if X.shape[1] != self.dims[0] or y.shape[0] != X.shape[0]:
-            raise ValueError(f"X must have {self.dims[0]} features per sample and y one label per sample")
-        self.sizes = [a * b for a, b in zip(self.dims[:-1], self.dims[1:])]
+        self.dims = _ints("dims", dims, at_least=2)
+        self.activation = choice("activation", activation, sorted(ACTIVATIONS))
+        self.sizes = _layer_sizes(self.dims)
+        X = _samples(X)
+        if X.shape[1] != self.dims[0]:
+            raise ValueError(f"X must have dims[0] = {self.dims[0]} features per sample, got {X.shape[1]}")
+        y = _labels(y, len(X), self.dims[-1])
         shapes = [(b, a) for a, b in zip(self.dims[:-1], self.dims[1:])]
         act = ACTIVATIONS[activation]()  # the same activations (and leaky slope) as gfteach.nets
 
@@ -92,8 +133,11 @@ class MLPObjective(FunctionObjective):
 
 def near_zero_point(dims: Sequence[int], scale: float, seed: int = 1) -> torch.Tensor:
     r""":math:`\theta_0` with i.i.d. :math:`\mathcal N(0, \text{scale}^2)` weights, drawn by
-    :func:`gfteach.nets.near_zero_init_` on ``mlp(dims)`` with a generator seeded with ``seed``."""
-    net = near_zero_init_(mlp(list(dims), "linear"), scale, torch.Generator().manual_seed(seed))
+    :func:`gfteach.nets.near_zero_init_` on ``mlp(dims)`` with a generator seeded with ``seed`` (an integer
+    or a ``torch.Generator``; ``None`` is an error, so that results reproduce)."""
+    dims = _ints("dims", dims, at_least=2)
+    _layer_sizes(dims)
+    net = near_zero_init_(mlp(dims, "linear"), scale, as_generator(seed, "seed"))
     return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
 
 
@@ -107,7 +151,10 @@ def digits_objective(
 ) -> tuple[MLPObjective, torch.Tensor]:
     r"""The chapter's network: ``64 → width → … → width → 10`` (``depth`` layers) on the first ``n`` digits,
     and its near-zero :math:`\theta_0` (:func:`near_zero_point`)."""
-    X, y = _digits(n)
+    depth, width = integer("depth", depth, minimum=1), integer("width", width, minimum=1)
+    weights = 640 if depth == 1 else 74 * width + (depth - 2) * width * width
+    allocation("depth and width", weights, f"a network of {weights} weights")
+    X, y = _digits(integer("n", n, minimum=1))
     dims = [64] + [width] * (depth - 1) + [10]
     return MLPObjective(dims, activation, X, y), near_zero_point(dims, scale, seed)
 
@@ -116,6 +163,9 @@ def digits_objective(
 def scaled_curvature(obj, theta: torch.Tensor, factors: Sequence[float], tol: float = 1e-8):
     r""":math:`\lambda_{\min}` and :math:`\lambda_{\max}` of :math:`\nabla^2 f(c\,\theta)` for each factor
     :math:`c` in ``factors``, as two float64 tensors (Lanczos to relative residual ``tol``)."""
+    obj = as_objective(obj)
+    theta = obj.check_vector(theta)
+    factors = [real(f"factors[{i}]", c) for i, c in enumerate(vector("factors", factors).tolist())]
     pairs = [extreme_eigenvalues(obj, c * theta, tol=tol) for c in factors]
     return (
         torch.tensor([e.lambda_min for e in pairs], dtype=_F64),
@@ -125,11 +175,16 @@ def scaled_curvature(obj, theta: torch.Tensor, factors: Sequence[float], tol: fl
 
 def same_layer_norms(theta: torch.Tensor, sizes: Sequence[int], generator: torch.Generator) -> torch.Tensor:
     r"""A random point whose layer :math:`j` (the ``sizes[j]`` entries after the previous layers) has the
-    Frobenius norm of layer :math:`j` of ``theta``, in a uniformly random direction."""
+    Frobenius norm of layer :math:`j` of ``theta``, in a uniformly random direction, drawn from
+    ``generator`` (a ``torch.Generator`` or an integer seed; ``None`` is an error, so that results reproduce)."""
+    theta, sizes = state("theta", theta), _ints("sizes", sizes, at_least=1)
+    generator = as_generator(generator)
+    if theta.dim() != 1:
+        raise ValueError(f"theta must be a flat 1-D parameter vector, got shape {tuple(theta.shape)}")
     if sum(sizes) != theta.numel():
-        raise ValueError(f"sizes must add up to theta's {theta.numel()} entries, got {list(sizes)}")
+        raise ValueError(f"sizes must add up to theta's {theta.numel()} entries, got {sizes}")
     z = torch.randn(theta.numel(), generator=generator, dtype=_F64)
-    return torch.cat([a / a.norm() * b.norm() for a, b in zip(z.split(list(sizes)), theta.split(list(sizes)))])
+    return torch.cat([a / a.norm() * b.norm() for a, b in zip(z.split(sizes), theta.split(sizes))])
 
 
 @threads(1)
@@ -137,14 +192,23 @@ def random_curvature(
     obj, thetas: torch.Tensor, sizes: Sequence[int] | None = None, draws: int = 2, seed: int = 0, tol: float = 1e-6
 ) -> torch.Tensor:
     r""":math:`\lambda_{\min}` at ``draws`` random points with the layer norms of each row of ``thetas``:
-    a tensor of shape ``(len(thetas), draws)``. ``sizes`` defaults to ``obj.sizes`` (:class:`MLPObjective`)."""
-    sizes = obj.sizes if sizes is None else sizes
-    g = torch.Generator().manual_seed(seed)
+    a tensor of shape ``(len(thetas), draws)``, drawn from a generator seeded with ``seed``. ``sizes`` (the
+    entries of each layer) defaults to ``obj.sizes`` (:class:`MLPObjective`)."""
+    if sizes is None and getattr(obj, "sizes", None) is None:
+        raise TypeError(
+            f"sizes is required: obj ({type(obj).__name__}) has no .sizes (an MLPObjective has); pass sizes, "
+            "the number of entries of each layer"
+        )
+    sizes = _ints("sizes", obj.sizes if sizes is None else sizes, at_least=1)
+    draws, g = integer("draws", draws, minimum=1), as_generator(seed, "seed")
+    thetas = state("thetas", thetas)
+    if thetas.dim() != 2:
+        raise ValueError(f"thetas must be a 2-D tensor, one parameter vector per row, got shape {tuple(thetas.shape)}")
     rows = [
         [extreme_eigenvalues(obj, same_layer_norms(theta, sizes, g), tol=tol).lambda_min for _ in range(draws)]
         for theta in thetas
     ]
-    return torch.tensor(rows, dtype=_F64)
+    return torch.tensor(rows, dtype=_F64).reshape(len(thetas), draws)
 
 
 # -- deep linear networks: f = L(W_N ... W_1) --------------------------------------------------------
@@ -153,14 +217,23 @@ def random_curvature(
 def linear_cross_entropy(X: torch.Tensor, y: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     r""":math:`L(W)` = mean cross-entropy of the logits :math:`Wx_i` (samples are the rows of ``X``,
     flattened): convex in :math:`W`, and the loss of a linear network is :math:`L(W_N\cdots W_1)`."""
-    Xf = X.reshape(X.shape[0], -1).to(_F64)
+    Xf = _samples(X)
+    y = _labels(y, len(Xf), None)
     return lambda W: torch.nn.functional.cross_entropy(Xf @ W.T, y)
 
 
 def loss_gradient(L: Callable[[torch.Tensor], torch.Tensor], W: torch.Tensor) -> torch.Tensor:
-    r""":math:`\nabla L(W)` by autograd (``L`` maps a matrix to a scalar tensor)."""
-    W = W.detach().to(_F64).requires_grad_(True)
-    return torch.autograd.grad(L(W), W)[0]
+    r""":math:`\nabla L(W)` by autograd (``L`` maps a matrix to a scalar tensor, with torch operations)."""
+    L, W = function("L", L), state("W", W).to(_F64).requires_grad_(True)
+    value = L(W)
+    if not torch.is_tensor(value) or value.numel() != 1 or not value.is_floating_point():
+        raise TypeError(f"L must map W to a real scalar tensor (the loss), but L(W) returned {show(value)}")
+    if not torch.isfinite(value).all():
+        raise ValueError(f"L must return a finite loss, but L(W) returned {float(value.detach())!r}")
+    grad = torch.autograd.grad(value, W, allow_unused=True)[0] if value.requires_grad else None
+    if grad is None:
+        raise ValueError("L must compute L(W) from W with torch operations (autograd), but L(W) does not depend on W")
+    return grad
 
 
 @dataclass
@@ -189,6 +262,12 @@ def _case(kind: str, dims, layers, loss) -> BoundCase:
     return BoundCase(len(layers), kind, _exact_lambda_min(obj, layers), bound)
 
 
+def _instances(seed, depths, per_depth) -> tuple[torch.Generator, list[int], int]:
+    """The checked arguments of :func:`bound_cases` and :func:`balanced_cases`."""
+    g = as_generator(seed, "seed")
+    return g, _ints("depths", depths, at_least=1), integer("per_depth", per_depth, minimum=0)
+
+
 def _unit(d: int, g: torch.Generator) -> torch.Tensor:
     v = torch.randn(d, generator=g, dtype=_F64)
     return v / v.norm()
@@ -205,7 +284,7 @@ def bound_cases(seed: int = 0, depths: Sequence[int] = (2, 3, 4, 5), per_depth: 
     the quadratic form is :math:`Na^{2N-2} - (N-1)a^{N-2}(1 - a^N)` while the bound is
     :math:`-(N-1)a^{N-2}(1 - a^N)`: their ratio tends to 1 as :math:`a \to 0`.
     """
-    g = torch.Generator().manual_seed(seed)
+    g, depths, per_depth = _instances(seed, depths, per_depth)
     cases = []
     for N in depths:
         for r in range(per_depth):
@@ -233,7 +312,7 @@ def balanced_cases(seed: int = 0, depths: Sequence[int] = (2, 3, 4, 5), per_dept
     r"""Exactly balanced scalar-output instances (:func:`gfteach.linear.balanced_init`, :math:`L =
     \tfrac12\|W - \Phi\|^2`) with the exact :math:`\lambda_{\min}` and the corollary
     :func:`~gfteach.bounds.balanced_scalar_bound`."""
-    g = torch.Generator().manual_seed(seed)
+    g, depths, per_depth = _instances(seed, depths, per_depth)
     cases = []
     for N in depths:
         for _ in range(per_depth):

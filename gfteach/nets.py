@@ -34,7 +34,7 @@ import numbers
 import torch
 from torch import nn
 
-from ._checks import choice, flag, integer, real, show
+from ._checks import allocation, choice, flag, integer, real, show
 
 __all__ = [
     "ACTIVATIONS",
@@ -104,6 +104,8 @@ def mlp(widths, activation: str = "relu", bias: bool = False) -> nn.Sequential:
     widths = [integer(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths)]
     _activation(activation)  # validate the name even for a single layer
     bias = flag("bias", bias)
+    entries = sum(a * b + (b if bias else 0) for a, b in zip(widths[:-1], widths[1:]))
+    allocation("widths", entries, f"a network of {entries} parameters")
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:])):
         if i > 0:
@@ -174,6 +176,8 @@ def paper_network(name: str, generator=1, *, size: int = 28, init: str = "paper"
     generator = as_generator(generator)
     with torch.device("meta"):
         model = _architecture(name, size)
+    entries = sum(p.numel() for p in model.parameters())
+    allocation("size", entries, f"a {name} network of {entries} parameters for {size}×{size} images")
     model = model.to_empty(device="cpu").double()
     if init == "paper":
         return paper_init_(model, generator)
@@ -186,19 +190,21 @@ def paper_network(name: str, generator=1, *, size: int = 28, init: str = "paper"
 
 
 def _weighted_layers(model: nn.Module) -> list[nn.Module]:
+    """The dense and convolutional layers of ``model``: at least one, none of them empty."""
     layers = [m for m in _module(model).modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not layers:
         raise ValueError("model has no nn.Linear or nn.Conv2d layer to initialize")
+    for layer in layers:
+        if layer.weight.numel() == 0:
+            raise ValueError(
+                f"model has a layer {layer} with an empty weight of shape {tuple(layer.weight.shape)}: its fan-in or "
+                "fan-out is 0, so there is nothing to initialize (remove the layer or give it at least one unit)"
+            )
     return layers
 
 
 def _default_bound(layer: nn.Module) -> float:
     """PyTorch's default range for ``layer``'s bias (and, for Conv2d, its weight): 1/sqrt(fan-in)."""
-    if layer.weight.numel() == 0:
-        raise ValueError(
-            f"model has a layer {layer} with an empty weight of shape {tuple(layer.weight.shape)}: its fan-in or "
-            "fan-out is 0, so there is nothing to initialize (remove the layer or give it at least one unit)"
-        )
     fan_in = layer.weight[0].numel()
     return 1 / math.sqrt(fan_in)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from ._checks import choice, flag, integer, real, show
+from ._checks import choice, flag, integer, real, show, state
 from .flow import Trajectory
 from .nets import PAPER_NETWORKS
 
@@ -142,12 +142,12 @@ def get_setting(name: str = "default", **changes) -> Setting:
 
 
 def _rows(name: str, value) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The parameter rows of ``value`` (a Trajectory, a 2-D tensor of rows or one 1-D vector) and its times."""
+    """The parameter rows of ``value`` (a Trajectory, a 2-D tensor of rows or one 1-D vector; finite) and its times."""
     if isinstance(value, Trajectory):
-        return value.thetas, value.times
+        return state(name, value.thetas), value.times
     if not torch.is_tensor(value) or value.dim() not in (1, 2) or not value.is_floating_point():
         raise TypeError(f"{name} must be a Trajectory or a 1-D/2-D float tensor of parameters, got {show(value)}")
-    return value, None
+    return state(name, value), None
 
 
 def weight_distance(a, b, mask: torch.Tensor) -> torch.Tensor:
@@ -180,7 +180,8 @@ def weight_distance(a, b, mask: torch.Tensor) -> torch.Tensor:
 def loss_gap(base: Trajectory, other: Trajectory) -> torch.Tensor:
     r""":math:`|f(\theta_{\eta_0/r}(rk)) - f(\theta_{\eta_0}(k))| / f(\theta_{\eta_0}(k))` at every step
     :math:`k` of ``base`` (GD with :math:`\eta_0`), from ``other`` (GD with :math:`\eta_0/r`, :math:`r` an
-    integer, over the same time)."""
+    integer, over the same time). Where both losses are 0 the gap is 0; where only ``base``'s is, the
+    relative gap is undefined: a ``ValueError``."""
     for name, run in (("base", base), ("other", other)):
         if not isinstance(run, Trajectory) or run.kind != "gd" or run.iterate_losses is None:
             raise TypeError(f"{name} must be a gradient-descent Trajectory (gfteach.gradient_descent), got {show(run)}")
@@ -190,4 +191,13 @@ def loss_gap(base: Trajectory, other: Trajectory) -> torch.Tensor:
     f0, fr = base.iterate_losses.cpu(), other.iterate_losses.cpu()[::r]
     if len(fr) != len(f0):
         raise ValueError(f"other must run r = {r} times as many steps as base, to the same time")
-    return (fr - f0).abs() / f0.abs()
+    for name, losses in (("base", f0), ("other", fr)):
+        state(f"{name}.iterate_losses", losses)
+    gap, zero = (fr - f0).abs(), f0 == 0
+    if bool((zero & (gap > 0)).any()):
+        k = int((zero & (gap > 0)).nonzero()[0])
+        raise ValueError(
+            f"base's loss is 0 at step {k} where other's is {float(fr[k]):.6g}: the gap relative to base's loss is "
+            "undefined there; compare the losses base.iterate_losses and other.iterate_losses directly"
+        )
+    return torch.where(zero, torch.zeros_like(gap), gap / f0.abs())

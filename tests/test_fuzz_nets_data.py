@@ -4,6 +4,7 @@ before value errors, never a crash deep inside torch or NumPy), or a correct res
 
 import gzip
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 import gfteach as gt
-from gfteach import data, nets, paper
+from gfteach import data, homogeneous, nets, paper
 
 f64 = torch.float64
 
@@ -291,3 +292,139 @@ def test_audit_huge_seed_and_empty_layer_named():
         layer = nn.Linear(0, 3).double()
     with pytest.raises(ValueError, match="fan-in or fan-out is 0"):
         nets.paper_init_(layer, 1)
+
+
+# -- audit of issue 15 (third round): homogeneous networks, huge sizes, NaN and zero losses ----------------
+
+_X10 = torch.randn(10, 3, generator=torch.Generator().manual_seed(0), dtype=f64)
+_LABELS = torch.zeros(10, dtype=torch.long)
+_Q3 = gt.FunctionObjective(lambda th: 0.5 * (th**2).sum(), n_params=3)
+_ROW = torch.tensor([[1.0, 2.0, 3.0]], dtype=f64)
+
+
+def _empty_layer(d_in, d_out):
+    with warnings.catch_warnings():  # torch warns that initializing an empty layer is a no-op
+        warnings.simplefilter("ignore", UserWarning)
+        return nn.Linear(d_in, d_out).double()
+
+
+def _gd(theta0, step, steps):
+    return gt.gradient_descent(lambda th: (th**2).sum(), torch.tensor(theta0, dtype=f64), step, steps)
+
+
+AUDIT = [  # (audit item, call, exception type, the argument the message must name)
+    (26, lambda: nets.mlp([10**6, 10**6]), ValueError, "widths asks for"),
+    (27, lambda: nets.paper_network("fc_linear", 1, size=10**5), ValueError, "size asks for"),
+    (27, lambda: nets.paper_network("conv_adapted", 1, size=10**5), ValueError, "size asks for"),
+    (28, lambda: nets.xavier_init_(_empty_layer(0, 3), 1), ValueError, "model has a layer"),
+    (28, lambda: nets.near_zero_init_(_empty_layer(3, 0), 0.1, 1), ValueError, "model has a layer"),
+    (29, lambda: homogeneous.MLPObjective(None, "relu", _X10, _LABELS), TypeError, "dims"),
+    (30, lambda: homogeneous.MLPObjective(["a", 2], "relu", _X10, _LABELS), TypeError, r"dims\[0\]"),
+    (31, lambda: homogeneous.MLPObjective([3, 2.7, 2], "relu", _X10, _LABELS), TypeError, r"dims\[1\]"),
+    (32, lambda: homogeneous.MLPObjective([3, True, 2], "relu", _X10, _LABELS), TypeError, r"dims\[1\]"),
+    (29, lambda: homogeneous.MLPObjective([3], "relu", _X10, _LABELS), ValueError, "dims"),
+    (29, lambda: homogeneous.MLPObjective([3, 2], None, _X10, _LABELS), TypeError, "activation"),
+    (29, lambda: homogeneous.MLPObjective([10**5, 10**5, 2], "relu", _X10, _LABELS), ValueError, "dims asks for"),
+    (33, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", None, _LABELS), TypeError, "X must"),
+    (34, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10 * float("nan"), _LABELS), ValueError, "X must"),
+    (34, lambda: homogeneous.MLPObjective([4, 2], "relu", _X10, _LABELS), ValueError, "X must have dims"),
+    (35, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10, torch.full((10,), 5)), ValueError, "y must"),
+    (35, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10, torch.full((10,), -1)), ValueError, "y must"),
+    (35, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10, _LABELS[:9]), ValueError, "y must"),
+    (36, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10, torch.zeros(10, dtype=f64)), TypeError, "y must"),
+    (36, lambda: homogeneous.MLPObjective([3, 4, 2], "relu", _X10, [0] * 10), TypeError, "y must"),
+    (37, lambda: homogeneous.digits_objective(depth=0), ValueError, "depth"),
+    (38, lambda: homogeneous.digits_objective(depth=-3), ValueError, "depth"),
+    (39, lambda: homogeneous.digits_objective(depth="3"), TypeError, "depth"),
+    (40, lambda: homogeneous.digits_objective(width=0), ValueError, "width"),
+    (40, lambda: homogeneous.digits_objective(width=2.5), TypeError, "width"),
+    (40, lambda: homogeneous.digits_objective(depth=10**9), ValueError, "depth and width"),
+    (40, lambda: homogeneous.digits_objective(n=[3]), TypeError, "n must"),
+    (41, lambda: homogeneous.digits_objective(seed=None), TypeError, "seed"),
+    (42, lambda: homogeneous.near_zero_point(None, 0.1), TypeError, "dims"),
+    (42, lambda: homogeneous.near_zero_point("3,2", 0.1), TypeError, "dims"),
+    (43, lambda: homogeneous.near_zero_point([3, 2], 0.1, seed=None), TypeError, "seed"),
+    (44, lambda: homogeneous.random_curvature(_Q3, _ROW, [1, 2], seed=None), TypeError, "seed"),
+    (45, lambda: homogeneous.bound_cases(seed=None, depths=(2,), per_depth=1), TypeError, "seed"),
+    (46, lambda: homogeneous.scaled_curvature(_Q3, _ROW[0], None), TypeError, "factors"),
+    (47, lambda: homogeneous.scaled_curvature(_Q3, _ROW[0], ["a"]), TypeError, "factors"),
+    (47, lambda: homogeneous.scaled_curvature(_Q3, _ROW[0], [1.0, float("inf")]), ValueError, r"factors\[1\]"),
+    (47, lambda: homogeneous.scaled_curvature(_Q3, None, [1.0]), TypeError, "theta"),
+    (48, lambda: homogeneous.same_layer_norms(_ROW[0], [1, 2], None), TypeError, "generator"),
+    (49, lambda: homogeneous.same_layer_norms(None, [1, 2], 0), TypeError, "theta"),
+    (49, lambda: homogeneous.same_layer_norms(_ROW, [1, 2], 0), ValueError, "theta"),
+    (50, lambda: homogeneous.same_layer_norms(_ROW[0], [-1, 4], 0), ValueError, r"sizes\[0\]"),
+    (50, lambda: homogeneous.same_layer_norms(_ROW[0], None, 0), TypeError, "sizes"),
+    (51, lambda: homogeneous.random_curvature(_Q3, _ROW), TypeError, "sizes is required"),
+    (52, lambda: homogeneous.random_curvature(_Q3, _ROW, [1, 2], draws=-1), ValueError, "draws"),
+    (52, lambda: homogeneous.random_curvature(_Q3, _ROW[0], [1, 2]), ValueError, "thetas"),
+    (53, lambda: homogeneous.random_curvature(_Q3, _ROW, [1, 2], draws="2"), TypeError, "draws"),
+    (54, lambda: homogeneous.loss_gradient(5, torch.eye(2, dtype=f64)), TypeError, "L must"),
+    (55, lambda: homogeneous.loss_gradient(lambda W: W, torch.eye(2, dtype=f64)), TypeError, "L must"),
+    (55, lambda: homogeneous.loss_gradient(lambda W: 1.0, torch.eye(2, dtype=f64)), TypeError, "L must"),
+    (55, lambda: homogeneous.loss_gradient(lambda W: torch.tensor(1.0), torch.eye(2, dtype=f64)), ValueError, "L must"),
+    (55, lambda: homogeneous.loss_gradient(lambda W: W.sum() / 0, torch.eye(2, dtype=f64)), ValueError, "L must"),
+    (56, lambda: homogeneous.loss_gradient(lambda W: W.sum(), None), TypeError, "W must"),
+    (57, lambda: homogeneous.linear_cross_entropy(None, _LABELS[:3]), TypeError, "X must"),
+    (57, lambda: homogeneous.linear_cross_entropy(_X10, _LABELS[:3]), ValueError, "y must"),
+    (58, lambda: homogeneous.bound_cases(depths=(0,)), ValueError, r"depths\[0\]"),
+    (59, lambda: homogeneous.bound_cases(depths=None), TypeError, "depths"),
+    (60, lambda: homogeneous.bound_cases(per_depth=-1, depths=(2,)), ValueError, "per_depth"),
+    (61, lambda: homogeneous.balanced_cases(depths=(2.5,)), TypeError, r"depths\[0\]"),
+    (61, lambda: homogeneous.balanced_cases(per_depth="4"), TypeError, "per_depth"),
+    (
+        62,
+        lambda: paper.weight_distance(
+            torch.full((2, 3), float("nan"), dtype=f64), torch.ones(2, 3, dtype=f64), torch.ones(3, dtype=torch.bool)
+        ),
+        ValueError,
+        "a must be finite",
+    ),  # fmt: skip
+    (
+        62,
+        lambda: paper.weight_distance(
+            torch.ones(3, dtype=f64), torch.full((3,), float("inf"), dtype=f64), torch.ones(3, dtype=torch.bool)
+        ),
+        ValueError,
+        "b must be finite",
+    ),  # fmt: skip
+    (63, lambda: paper.loss_gap(_gd([0.0, 0.0], 0.1, 4), _gd([0.0, 1e-3], 0.05, 8)), ValueError, "base's loss is 0"),
+    (65, lambda: data.digits_subset(1, size=10**5), ValueError, "size asks for"),
+    (66, lambda: data.whitened_regression(10**6, 10**4, 1, 0), ValueError, "n asks for"),
+    (66, lambda: data.whitened_regression(2, 1, 10**9, 0), ValueError, "d_out asks for"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "names"), [c[1:] for c in AUDIT], ids=[f"item{c[0]}" for c in AUDIT])
+def test_audit_bad_input_gets_a_clear_error(call, error, names):
+    start = time.perf_counter()
+    with pytest.raises(error, match=names):
+        call()
+    assert time.perf_counter() - start < 10
+
+
+def test_audit_loss_gap_is_zero_where_both_losses_are_zero():
+    a, b = _gd([0.0, 0.0], 0.1, 4), _gd([0.0, 0.0], 0.05, 8)  # both runs sit at the minimum, loss 0
+    assert torch.equal(paper.loss_gap(a, b), torch.zeros(5, dtype=f64))
+    a, b = _gd([1.0, 0.0], 0.1, 4), _gd([1.0, 0.0], 0.05, 8)  # positive losses: the plain relative gap
+    f0, fr = 0.8 ** (2 * np.arange(5)), 0.9 ** (4 * np.arange(5))  # closed forms of GD on th**2
+    assert np.allclose(paper.loss_gap(a, b).numpy(), np.abs(fr - f0) / f0, rtol=1e-12)
+
+
+def test_audit_valid_inputs_still_accepted():
+    # labels of any integer dtype, images flattened, dims from NumPy or a tensor, a Generator or seed
+    X, y = data.digits_subset(12)
+    ref = homogeneous.MLPObjective([64, 3, 10], "relu", X, y)
+    alt = homogeneous.MLPObjective(np.array([64, 3, 10]), "relu", X.reshape(12, 64).float(), y.int())
+    theta = homogeneous.near_zero_point(torch.tensor([64, 3, 10]), 0.1, torch.Generator().manual_seed(1))
+    assert torch.equal(theta, homogeneous.near_zero_point([64, 3, 10], 0.1, seed=1))
+    assert float(alt.value(theta)) == pytest.approx(float(ref.value(theta)), rel=1e-6)
+    assert homogeneous.digits_objective(depth=1, n=5)[0].dims == [64, 10]
+    assert homogeneous.bound_cases(depths=[1], per_depth=0)[0].depth == 1  # depth 1 and no random instances
+    low, high = homogeneous.scaled_curvature(_Q3, _ROW[0], torch.tensor([1.0, 2.0]))
+    assert torch.allclose(low, torch.ones(2, dtype=f64)) and torch.allclose(high, torch.ones(2, dtype=f64))
+    grad = homogeneous.loss_gradient(lambda W: (W**2).sum().reshape(1), torch.eye(2))  # a one-element loss
+    assert torch.equal(grad, 2 * torch.eye(2, dtype=f64))
+    assert homogeneous.random_curvature(_Q3, _ROW, np.array([1, 2]), draws=1).shape == (1, 1)
+    point = homogeneous.same_layer_norms(_ROW[0], (1, 2), 3)  # layer norms kept, from an integer seed
+    assert float(point[0].abs()) == pytest.approx(1.0) and float(point[1:].norm()) == pytest.approx(13**0.5)
