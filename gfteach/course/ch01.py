@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 from .. import rk_analysis
 from ..butcher import METHODS, Tableau, get_method
 from ..measure import loglog_slope
-from .checkers import AnswerError, agrees, as_number, as_vector, checker, verdict
+from .checkers import agrees, array_parameter, as_number, as_polynomial, as_vector, checker, parameters, verdict
 from .explorers import choice, explorer, slider
 from .style import MAX_WIDTH, OKABE_ITO, figsize, table, use_style
 
@@ -239,20 +239,6 @@ def _trim(c: np.ndarray) -> np.ndarray:  # without trailing zeros
     return c[: max(np.nonzero(np.abs(c) > 1e-12)[0], default=0) + 1]
 
 
-def _coefficients(value) -> tuple[np.ndarray, bool]:
-    """Ascending coefficients of a polynomial answer, and whether their order is known (not a bare list)."""
-    if isinstance(value, np.polynomial.Polynomial):
-        return as_vector(value.coef, "the coefficients"), True
-    if isinstance(value, np.poly1d):
-        return as_vector(value.c[::-1], "the coefficients"), True
-    if type(value).__module__.startswith("sympy"):
-        poly = value if hasattr(value, "all_coeffs") else value.as_poly()
-        if poly is None or len(poly.gens) != 1:
-            raise AnswerError("R should be a polynomial in one variable z")
-        return as_vector([float(c) for c in poly.all_coeffs()[::-1]], "the coefficients"), True
-    return as_vector(value, "the coefficients [c0, c1, ...]"), False
-
-
 def _same(got: np.ndarray, want: np.ndarray) -> bool:
     got, want = _trim(got), _trim(want)
     return len(got) == len(want) and all(agrees(g, w, digits=4) for g, w in zip(got, want))
@@ -264,7 +250,7 @@ def check_stability_polynomial(method, coefficients):
     power first), ``np.poly1d``, ``np.polynomial.Polynomial`` and SymPy polynomials in one variable."""
     tab = get_method(method)
     want, label = tab.stability_polynomial().coef, method_label(tab)
-    got, known = _coefficients(coefficients)
+    got, known = as_polynomial(coefficients)
     if _same(got, want) or (not known and _same(got[::-1], want)):
         return verdict(True, f"R(z) = {format_polynomial(np.polynomial.Polynomial(want))} for {label}.")
     for other in METHODS.values():
@@ -296,6 +282,9 @@ def check_stability_limit(method, value):
     return verdict(False, "too small: |R(-u)| ≤ 1 still holds a bit beyond it. Solve |R(-u)| = 1 for u > 0.")
 
 
+_MAX_STEPS = 4096  #: the most steps check_order reruns a method for (each of its 7 methods, at 2 steps)
+
+
 @checker
 def check_order(method, steps, errors, slope, ivp=None):
     """Is ``slope`` the order of ``method`` measured from the student's own ``(steps, errors)``?
@@ -310,6 +299,11 @@ def check_order(method, steps, errors, slope, ivp=None):
     s = as_number(slope, "the slope")
     ivp = ivp or rk_analysis.exp_sin_ivp(10.0)
     check = np.argsort(-h)[:2]  # the two largest steps: the cheapest runs
+    if h.size > 12:  # bound the checker's own work: it fits the slope over subsets of the points
+        return verdict(False, "give at most 12 steps: the checker fits the slope over every subset of them.")
+    if ivp.t_end / h[check[1]] > _MAX_STEPS:  # and reruns the methods at the two largest steps
+        return verdict(False, f"steps below {ivp.t_end / _MAX_STEPS:.3g} need over {_MAX_STEPS} steps to reach t = "
+                       f"{ivp.t_end:g}: too many for the checker to rerun; use larger steps.")  # fmt: skip
     try:
         reference = rk_analysis.global_errors(ivp, tab, h[check])
     except ValueError:
@@ -329,7 +323,7 @@ def check_order(method, steps, errors, slope, ivp=None):
             why = "that is the natural log of an error ratio; divide by log 2 (the steps were halved)"
         elif any(agrees(s, -f, digits=3) for f in fits):
             why = "wrong sign: the error falls as the step falls, so the slope of log error against log h is positive"
-        elif any(agrees(s, 1 / f, digits=3) for f in fits):
+        elif any(agrees(s, 1 / f, digits=3) for f in fits if f):
             why = "upside down: fit log(error) against log(h), not log(h) against log(error)"
         else:
             literal = " (a number typed in?)" if float(s).is_integer() else ""
@@ -344,15 +338,16 @@ def check_order(method, steps, errors, slope, ivp=None):
 @checker
 def check_step_threshold(A, eta_max):
     """Is ``eta_max`` the threshold 2/λ_max(A) below which GD converges on f = θᵀAθ/2 (to 4 digits)?"""
+    A = array_parameter("A", A)
     x, limit = as_number(eta_max, "eta_max"), rk_analysis.largest_stable_step(A)
     if agrees(x, limit, digits=4):
         return verdict(True, f"GD converges for every 0 < η < {x:.4g} (at the threshold it oscillates forever).")
-    a = torch.as_tensor(A, dtype=torch.float64).numpy()
+    a = A.numpy()
     lam = np.linalg.eigvalsh(a)
     slips = [(1 / lam[-1], "the factor 2 is missing: |1 - ηλ| < 1 means 0 < ηλ < 2"),
              (lam[-1] / 2, "upside down: solve ηλ_max < 2 for η"),
              (2 / np.abs(a).sum(1).max(), "that is a safe bound from a matrix norm, not the threshold itself"),
-             *((2 / v, "that uses another eigenvalue; the largest one sets it") for v in lam[:-1])]  # fmt: skip
+             *((2 / v, "that uses another eigenvalue; the largest one sets it") for v in lam[:-1] if v)]  # fmt: skip
     for value, why in slips:
         if agrees(x, value, digits=3):
             return verdict(False, why + ".")
@@ -363,6 +358,9 @@ def check_step_threshold(A, eta_max):
 def check_stable_step(A, eta, within: float = 0.05):
     """Is ``eta`` a step at which GD converges on f = θᵀAθ/2, within ``within`` (5%) below the threshold?
     The threshold itself does not converge, nor does a threshold rounded up."""
+    A, (within,) = array_parameter("A", A), parameters(within=within, positive=["within"])
+    if within >= 1:
+        raise ValueError(f"within must be a fraction below 1 (0.05 for 5%), got {within!r}")
     x, limit = as_number(eta, "eta"), rk_analysis.largest_stable_step(A)
     factor = abs(1 - x * 2 / limit)  # |1 - eta * lambda_max|: the top component's factor per step
     if x <= 0:

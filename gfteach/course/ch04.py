@@ -14,9 +14,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._checks import integer, show, state
 from ..linear import layers_from_theta
 from ..linear_flow import end_to_end_flow, near_target, polar, scalar_flow, start_at_angle
-from .checkers import AnswerError, as_number, as_vector, checker, verdict
+from .checkers import AnswerError, as_array, as_number, as_vector, checker, verdict
 from .explorers import explorer, slider
 from .style import CYCLE, OKABE_ITO, figsize, use_style
 
@@ -159,9 +160,13 @@ def _student_values(fn, theta: torch.Tensor, length: int) -> np.ndarray:
 def check_norm_gaps(norm_gaps, dims) -> bool:
     r"""Is ``norm_gaps(theta)`` the vector of traces :math:`\operatorname{tr} D_j` (``N - 1`` numbers)?
     A function of the flat parameter vector; its negative (also conserved) passes too."""
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
+        raise TypeError(f"dims must be the list of layer widths [d0, d1, ..., dN], got {show(dims)}")
+    dims = [integer(f"dims[{i}]", d, minimum=1) for i, d in enumerate(dims)]
+    if len(dims) < 2:
+        raise ValueError(f"dims must list at least two widths [d0, d1, ..., dN] (depth N >= 1), got {dims}")
     if not callable(norm_gaps):
         raise AnswerError(f"norm_gaps should be a function of theta, got {type(norm_gaps).__name__}")
-    dims = [int(d) for d in dims]
     for theta in _random_thetas(dims):
         layers = layers_from_theta(theta, dims)
         got = _student_values(norm_gaps, theta, len(dims) - 2)
@@ -187,7 +192,8 @@ def check_norm_gaps(norm_gaps, dims) -> bool:
 def check_decay_exponent(depth, value) -> bool:
     r"""Is ``value`` the exponent :math:`a` of :math:`\rho(t) \sim t^{-a}` from the antipodal start at
     depth ``depth`` :math:`\ge 3`? Within 2% (a measured slope passes; the slips below do not)."""
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 3:
+    depth = integer("depth", depth)
+    if depth < 3:
         return verdict(False, "the shrinking is a power law only at depth N >= 3 (at N = 2 it is exponential)")
     x = as_number(value, "the exponent a")
     want = depth / (depth - 2)
@@ -211,18 +217,13 @@ def check_decay_exponent(depth, value) -> bool:
 def check_width_products(products, W_start: torch.Tensor, Phi: torch.Tensor, depth: int = 3, t: float = 5.0) -> bool:
     r"""Are ``products`` (two matrices) the end-to-end matrices at time ``t`` of two balanced layer flows
     of depth ``depth`` from ``W_start``? They must agree with the end-to-end ODE from ``W_start`` (to 1e-5)."""
+    W_start, Phi, mats = state("W_start", W_start), state("Phi", Phi), []
     if isinstance(products, (str, bytes)) or not isinstance(products, Sequence) or len(products) != 2:
         raise AnswerError("products should be a list of two matrices: W_N...W_1 at t = 5 for each width")
-    mats = []
     for name, p in zip(("first", "second"), products):
         if not isinstance(p, (torch.Tensor, np.ndarray)):
             raise AnswerError(f"the {name} product should be a matrix (tensor or array), got {type(p).__name__}")
-        m = np.asarray(p.detach() if isinstance(p, torch.Tensor) else p, dtype=float)
-        if m.shape != tuple(Phi.shape):
-            raise AnswerError(f"the {name} product should be W_N...W_1 of shape {tuple(Phi.shape)}, got {m.shape}")
-        if not np.isfinite(m).all():
-            raise AnswerError(f"the {name} product contains NaN or inf")
-        mats.append(m)
+        mats.append(as_array(p, f"the {name} product", tuple(Phi.shape)))
     ref = end_to_end_flow(W_start, lambda W: W - Phi, depth, [0.0, t]).y[-1].numpy()
     start, tol = W_start.numpy(), 1e-5 * max(1.0, float(np.abs(ref).max()))
     ok = [float(np.abs(m - ref).max()) <= tol for m in mats]

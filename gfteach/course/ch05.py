@@ -16,11 +16,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._checks import show, state
 from ..bounds import classic_euler_step, step_from_bound
+from ..curvature import CurvatureAlong
 from ..flow import DivergenceWarning, distance, gd_time_grid, gradient_descent, gradient_flow
 from ..linear import balanced_init, net_dims, theta_from_layers, whitened_objective
 from ..measure import integral_at
-from .checkers import AnswerError, agrees, as_number, as_vector, checker, verdict
+from .checkers import AnswerError, agrees, as_number, as_vector, attempt, checker, diagnose, exp, parameters, verdict
 from .explorers import explorer, slider
 from .style import CYCLE, OKABE_ITO, figsize, use_style
 
@@ -147,16 +149,22 @@ def check_theorem_step(eta, eps, beta, gamma, T, integral) -> bool:
     :math:`\tfrac{\beta\gamma}{2}T\eta\,e^{-I} \le \varepsilon`? Every allowed step passes, the largest one
     included (also rounded to float32: a relative slack of 2^-23 absorbs that rounding, nothing more); every
     larger one fails, with a diagnosis."""
+    eps, beta, gamma, T = parameters(eps=eps, beta=beta, gamma=gamma, T=T, positive=["eps", "beta", "gamma", "T"])
+    (integral,) = parameters(integral=integral)
+    if integral > 0:
+        raise ValueError(f"integral must be <= 0 (I = ∫ min(λ_min, 0) dt), got {integral!r}")
     x = as_number(eta, "the step eta")
     if x <= 0:
         return verdict(False, f"a step size must be positive, got eta = {x:.4g}")
-    largest = step_from_bound(beta, gamma, T, eps, integral)
+    if not (largest := attempt(step_from_bound, beta, gamma, T, eps, integral)) > 0:  # below the float range
+        raise ValueError(f"integral = {integral:g} leaves no float step: the largest allowed one underflows to 0 "
+                         f"(eps = {eps:g}, T = {T:g}); choose a larger integral or eps, or a smaller T")  # fmt: skip
     if x <= largest * (1 + 2.0**-23):
         if x >= largest * (1 - 1e-3):
             return verdict(True, f"eta = {x:.4g} is the largest step the bound allows: there it equals eps.")
         return verdict(True, f"eta = {x:.4g} is allowed: the bound stays below eps up to T. "
                        "(A larger step would be allowed too.)")  # fmt: skip
-    e_I, e_minus_I = math.exp(integral), math.exp(-integral)
+    e_I, e_minus_I = math.exp(integral), exp(-integral)
     slips = {
         "you used exp(-I) where exp(I) belongs: negative curvature must make the step smaller, not larger":
             2 * eps * e_minus_I / (beta * gamma * T),
@@ -166,9 +174,8 @@ def check_theorem_step(eta, eps, beta, gamma, T, integral) -> bool:
         "beta is missing: the local error of one step is eta^2 * beta * gamma / 2": 2 * eps * e_I / (gamma * T),
         "gamma is missing: the local error of one step is eta^2 * beta * gamma / 2": 2 * eps * e_I / (beta * T),
     }  # fmt: skip
-    for why, value in slips.items():
-        if agrees(x, value, digits=3):
-            return verdict(False, f"eta = {x:.4g} is too large: {why}.")
+    if why := diagnose(x, [(value, why) for why, value in slips.items()], digits=3):
+        return verdict(False, f"eta = {x:.4g} is too large: {why}.")
     if x <= largest * 1.01:
         return verdict(False, f"eta = {x:.4g} is just above the largest allowed step: round down, not up.")
     return verdict(False, f"eta = {x:.4g} is too large: with it (beta*gamma/2)*T*eta*exp(-I) exceeds eps. "
@@ -188,6 +195,9 @@ def _by_depth(values, depths: Sequence[int], what: str) -> np.ndarray:
 def check_origin_curvature(lams, Phi: torch.Tensor, depths: Sequence[int] = (2, 3, 4)) -> bool:
     r"""Are ``lams`` the smallest Hessian eigenvalues at :math:`\theta = 0` for ``depths`` (a list in that
     order, or a dict by depth)? Depth 2: :math:`-\|\Phi\|`; depth :math:`\ge 3`: 0 (to 4 digits, 1e-8)."""
+    Phi = state("Phi", Phi)
+    if Phi.dim() not in (1, 2):
+        raise ValueError(f"Phi must be a vector or a matrix, got shape {tuple(Phi.shape)}")
     got = _by_depth(lams, depths, "lams")
     norm = float(torch.linalg.matrix_norm(Phi.reshape(1, -1) if Phi.dim() == 1 else Phi, ord=2))
     want = np.array([-norm if d == 2 else 0.0 for d in depths])
@@ -218,6 +228,9 @@ def check_origin_curvature(lams, Phi: torch.Tensor, depths: Sequence[int] = (2, 
 def check_horizon_steps(theorem_steps, blind_steps, curvature, beta, gamma, eps=0.1, horizons=(5, 10, 20, 30)):
     r"""Are ``theorem_steps`` (:func:`~gfteach.bounds.step_from_bound` with :math:`I(T)` from ``curvature``)
     and ``blind_steps`` (:func:`~gfteach.bounds.classic_euler_step`) right for every horizon, to 3 digits?"""
+    if not isinstance(curvature, CurvatureAlong):
+        raise TypeError(f"curvature must be a CurvatureAlong (from gt.curvature_along), got {show(curvature)}")
+    beta, gamma, eps = parameters(beta=beta, gamma=gamma, eps=eps, positive=["beta", "gamma", "eps"])
     theorem, blind = as_vector(theorem_steps, "theorem_steps"), as_vector(blind_steps, "blind_steps")
     for name, v in (("theorem_steps", theorem), ("blind_steps", blind)):
         if v.size != len(horizons):
@@ -230,7 +243,7 @@ def check_horizon_steps(theorem_steps, blind_steps, curvature, beta, gamma, eps=
     want_blind = [classic_euler_step(beta, gamma, T, eps) for T in horizons]
 
     def same(xs, ys):
-        return all(agrees(x, y, digits=3) for x, y in zip(xs, ys))
+        return all(math.isfinite(y) and agrees(x, y, digits=3) for x, y in zip(xs, ys))
 
     good_theorem, good_blind = same(theorem, want_theorem), same(blind, want_blind)
     if good_theorem and good_blind:
@@ -241,9 +254,9 @@ def check_horizon_steps(theorem_steps, blind_steps, curvature, beta, gamma, eps=
         return verdict(False, "the two lists are swapped: theorem_steps first, blind_steps second")
     problems = []
     if not good_theorem:
-        if same(theorem, [step_from_bound(beta, gamma, T, eps, I[-1]) for T in horizons]):
+        if same(theorem, [attempt(step_from_bound, beta, gamma, T, eps, I[-1]) for T in horizons]):
             problems.append("theorem_steps: use I(T) at each horizon T, not the integral up to the last one")
-        elif same(theorem, [2 * eps * math.exp(-i) / (beta * gamma * T) for T, i in zip(horizons, I)]):
+        elif same(theorem, [2 * eps * exp(-i) / (beta * gamma * T) for T, i in zip(horizons, I)]):
             problems.append("theorem_steps: exp(I) belongs in the step, not exp(-I)")
         elif same(theorem, [step_from_bound(beta, gamma, T, eps) for T in horizons]):
             problems.append("theorem_steps: the curvature factor exp(I(T)) is missing")

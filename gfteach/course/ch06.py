@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import weakref
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +23,7 @@ import torch
 import gfteach as gt
 from gfteach import paper
 
+from .._checks import show, state
 from .checkers import AnswerError, as_number, as_vector, checker, verdict
 from .explorers import choice, explorer
 from .style import MAX_WIDTH, OKABE_ITO, table, use_style
@@ -271,6 +273,12 @@ def check_richardson(estimate, runs: dict, flow):
     r"""Is ``estimate`` the distance of GD with :math:`\eta_0` from the gradient flow at the last time,
     predicted from the runs with :math:`\eta_0` and :math:`\eta_0/2` alone (``runs[1]``, ``runs[2]``; ``flow``
     is the flow the chapter computed, the reference)? Within 3%: the prediction's own error is :math:`O(\eta_0)`."""
+    if not isinstance(runs, Mapping) or not all(isinstance(v, gt.Trajectory) for v in runs.values()):
+        raise TypeError(f"runs must be a dict {{r: the GD Trajectory with step eta0/r}}, got {show(runs)}")
+    if {1, 2} - set(runs):
+        raise ValueError(f"runs must hold r = 1 and r = 2 (the steps eta0 and eta0/2), got the keys {list(runs)}")
+    if not isinstance(flow, gt.Trajectory):
+        raise TypeError(f"flow must be the gradient flow's Trajectory (gt.gradient_flow), got {show(flow)}")
     x = as_number(estimate, "estimate")
     truth = float(gt.distance(runs[1], flow)[-1])
     if abs(x - truth) <= 0.03 * truth:
@@ -369,6 +377,8 @@ def check_large_steps(relative, objective, theta0):
     between GD with :math:`\eta_0` and GD with :math:`\eta_0/2` after 50 steps of :math:`\eta_0`, over the
     distance GD with :math:`\eta_0` travelled, for each :math:`\eta_0` (to 2%)? The reference runs on
     ``objective`` from ``theta0``."""
+    gt.as_objective(objective)  # an Objective or a callable f(theta), or a TypeError naming the objective
+    theta0 = state("theta0", theta0)
     x = _answers(relative)
     ref = _reference(objective, theta0)
     if np.all(np.abs(x - ref["end"]) <= 0.02 * ref["end"]):

@@ -7,6 +7,7 @@ take what the chapter computed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,7 +16,7 @@ import numpy as np
 from ..flow import distance
 from ..measure import loglog_slope
 from ..modified_flows import edge_crossing, saxe_mode
-from .checkers import AnswerError, agrees, as_number, as_vector, checker, verdict
+from .checkers import AnswerError, agrees, as_number, as_vector, checker, diagnose, parameters, verdict
 from .explorers import choice, explorer
 from .style import OKABE_ITO, figsize, use_style
 
@@ -146,16 +147,17 @@ def check_edge_sharpness(hover, sharpness, eta):
     values = as_vector(sharpness, "sharpness")
     if values.size == 0:
         raise AnswerError("sharpness should hold the measured values along the run, got none")
-    threshold = 2.0 / as_number(eta, "eta")
+    if (step := as_number(eta, "eta")) <= 0:
+        raise AnswerError(f"eta should be the run's step size, a positive number, got {step:g}")
+    threshold = 2.0 / step
     if agrees(x, threshold):
         return verdict(False, "that is the threshold 2/η itself; the question asks what the run measured.")
     slips = [
         (values.max(), "that is the largest value, the overshoot right after the crossing: summarize the late phase"),
         (values[0], "that is the sharpness at the start, before gradient descent reached the edge"),
     ]
-    for value, why in slips:
-        if agrees(x, value):
-            return verdict(False, why + ".")
+    if why := diagnose(x, slips):
+        return verdict(False, why + ".")
     rel = x / threshold - 1
     if abs(rel) <= 0.15:
         where = "above" if rel > 0 else "below"
@@ -171,22 +173,20 @@ def check_edge_sharpness(hover, sharpness, eta):
 def check_igr_factor(lam, eta, rate):
     r"""Is ``rate`` the :math:`r` of the IGR flow :math:`\theta' = -r\theta` on :math:`f = \tfrac12\lambda\theta^2`,
     :math:`r = \lambda(1 + \eta\lambda/2)`?"""
-    x = as_number(rate, "rate")
-    lam, eta = float(lam), float(eta)
-    right = lam * (1 + eta * lam / 2)
-    if agrees(x, right, rtol=1e-9):
+    lam, eta = parameters(lam=lam, eta=eta, positive=["eta"])
+    x, right = as_number(rate, "rate"), lam * (1 + eta * lam / 2)
+    if math.isfinite(right) and agrees(x, right, rtol=1e-9):
         return verdict(True, f"r = {x:.4g} > λ: the modified flow decays faster than gradient flow, as GD does.")
     slips = [
         (lam, "that is the rate of plain gradient flow: add the gradient of the penalty (η/4)·f'(θ)²"),
         (-right, "θ' = -rθ with r > 0: the flow decays, so the rate is positive"),
         (lam * (1 + eta * lam / 4), "the gradient of (η/4)·f'(θ)² is (η/2)·f'(θ)·f''(θ): the square gives a factor 2"),
         (lam * (1 + eta * lam), "the gradient of (η/4)·f'(θ)² is (η/2)·f'(θ)·f''(θ), not η·f'(θ)·f''(θ)"),
-        (eta * lam**2 / 2, "that is the correction alone; the flow still has the gradient term λθ"),
+        (eta * lam * lam / 2, "that is the correction alone; the flow still has the gradient term λθ"),
         (lam * (1 - eta * lam / 2), "the penalty is added to f, so its gradient adds to the rate"),
     ]  # fmt: skip
-    for value, why in slips:
-        if agrees(x, value, rtol=1e-9):
-            return verdict(False, why + ".")
+    if why := diagnose(x, slips, rtol=1e-9):
+        return verdict(False, why + ".")
     return verdict(False, "not the rate: write f'(θ) = λθ and f''(θ) = λ, differentiate f + (η/4)·f'(θ)², "
                           "and factor out θ.")  # fmt: skip
 
@@ -195,19 +195,21 @@ def check_igr_factor(lam, eta, rate):
 def check_bound_ratio(ratio, beta, eta):
     r"""Is ``ratio`` the lower bound :math:`\beta\eta/4` on the approximation bound divided by the trivial bound
     :math:`2\gamma k\eta` (for :math:`I = 0`, with the run's :math:`\beta` and :math:`\eta`)?"""
-    x = as_number(ratio, "ratio")
-    right = float(beta) * float(eta) / 4
-    if agrees(x, right, rtol=1e-9):
+    beta, eta = parameters(beta=beta, eta=eta, positive=["beta", "eta"])
+    x, right = as_number(ratio, "ratio"), beta * eta / 4
+    if math.isfinite(right) and agrees(x, right, rtol=1e-9):
         return verdict(True, f"βη/4 = {x:.4g} ≥ 1/2: at the edge the bound never drops below half the trivial one.")
     slips = [
         (0.5, "that is the value at βη = 2 exactly; use the β measured on the run"),
         (2 * right, "the trivial bound is 2γkη: each of the two runs moves at speed at most γ"),
         (4 * right, "divide the bound (βγ/2)·kη·η by the trivial bound 2γkη: both have γ and kη"),
-        (1 / right, "that is the ratio upside down: the approximation bound over the trivial bound"),
+        (
+            1 / right if right else math.inf,
+            "that is the ratio upside down: the approximation bound over the trivial bound",
+        ),
     ]
-    for value, why in slips:
-        if agrees(x, value, rtol=1e-9):
-            return verdict(False, why + ".")
+    if why := diagnose(x, slips, rtol=1e-9):
+        return verdict(False, why + ".")
     return verdict(False, "not the ratio: divide (βγ/2)·kη·η (with e^(-I) = 1) by 2γkη and simplify.")
 
 
@@ -215,20 +217,19 @@ def check_bound_ratio(ratio, beta, eta):
 def check_saxe_threshold(strength, threshold):
     r"""Is ``threshold`` the step :math:`\eta^* = 1/s` below which GD converges to the balanced minimum of
     :math:`\tfrac12(s - ab)^2` (its sharpness is :math:`2s`, so :math:`\eta < 2/(2s)`)?"""
-    x = as_number(threshold, "threshold")
-    s = float(strength)
+    (s,) = parameters(strength=strength, positive=["strength"])
+    x, right = as_number(threshold, "threshold"), 1 / s
     if x <= 0:
         return verdict(False, "a step size is a positive number.")
-    if agrees(x, 1 / s, rtol=1e-9):
+    if math.isfinite(right) and agrees(x, right, rtol=1e-9):
         return verdict(True, f"η* = {x:.4g} = 2/(2s): the balanced minimum has sharpness 2s.")
     slips = [
         (2 / s, "the Hessian at a = b = √s is [[s, s], [s, s]]: its largest eigenvalue is 2s, not s"),
         (1 / (2 * s), "that is where 1 - ηλ changes sign (η = 1/λ); stability needs |1 - ηλ| < 1, i.e. η < 2/λ"),
         (s, "that is upside down: the threshold is 2 divided by the sharpness"),
-        (2 / s**2, "the sharpness of the balanced minimum is a² + b² = 2s"),
+        (2 / s / s, "the sharpness of the balanced minimum is a² + b² = 2s"),
     ]
-    for value, why in slips:
-        if agrees(x, value, rtol=1e-9):
-            return verdict(False, why + ".")
-    return verdict(False, f"too {'large' if x > 1 / s else 'small'}: compute the Hessian of ½(s - ab)² at "
+    if why := diagnose(x, slips, rtol=1e-9):
+        return verdict(False, why + ".")
+    return verdict(False, f"too {'large' if x > right else 'small'}: compute the Hessian of ½(s - ab)² at "
                           "a = b = √s, and use η < 2/λ_max.")  # fmt: skip

@@ -4,6 +4,7 @@ without giving the answer away."""
 
 import math
 import re
+import time
 from fractions import Fraction
 
 import matplotlib
@@ -316,3 +317,54 @@ def test_time_per_gradient_diagnoses_slips(change, fewest, diagnosis, capsys):
     assert not ok and diagnosis in out and not any(leaks(out, v) for v in PER_GRADIENT.values() if v < 1), out
     ok, out = verdict_of(capsys, ch01.check_time_per_gradient([2, 1, 0.7, 0.55], "euler"))
     assert not ok and "dict" in out
+
+
+# -- issue 15: bounded work on junk answers, named errors for junk problem parameters -----------------------
+
+
+@pytest.mark.parametrize(
+    "steps, errors, diagnosis",
+    [
+        ([2e-5, 1e-5], [1e-3, 2e-3], "too many for the checker to rerun"),  # audit 74: 179 s before
+        ([1e-7, 2e-7], [1e-3, 2e-3], "too many for the checker to rerun"),
+        ([2.0**-k for k in range(1, 14)], [1e-3] * 13, "at most 12 steps"),  # 13 points: millions of subsets
+    ],
+)
+def test_order_bounds_the_work_it_does_on_a_student_answer(steps, errors, diagnosis, capsys):
+    start = time.perf_counter()
+    ok, out = verdict_of(capsys, ch01.check_order("rk4", steps, errors, 4))
+    assert not ok and diagnosis in out and time.perf_counter() - start < 2.0, out
+
+
+def test_order_survives_a_flat_subset_of_the_errors(capsys):
+    ivp, h = rk_analysis.exp_sin_ivp(10.0), [0.1, 0.05, 0.025]
+    e = [*rk_analysis.global_errors(ivp, "rk4", h[:2]), 0.0]
+    e[2] = e[0]  # the subset {0.1, 0.025} has slope 0: its upside-down slip 1/0 is skipped, not raised
+    ok, out = verdict_of(capsys, ch01.check_order("rk4", h, e, 3.7))
+    assert not ok and "not a slope of your data" in out
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: ch01.check_step_threshold(None, 0.5), TypeError, "A"),  # audit 75
+        (lambda: ch01.check_step_threshold("A3", 0.5), TypeError, "A"),
+        (lambda: ch01.check_step_threshold([[1.0, float("nan")], [0.0, 1.0]], 0.5), ValueError, "A"),
+        (lambda: ch01.check_stable_step(None, 0.49), TypeError, "A"),
+        (lambda: ch01.check_stable_step(A3, 0.49, within="5%"), TypeError, "within"),  # audit 76
+        (lambda: ch01.check_stable_step(A3, 0.01, within=1.5), ValueError, "within"),  # audit 77: a silent ✓
+        (lambda: ch01.check_stable_step(A3, 0.01, within=0), ValueError, "within"),
+        (lambda: ch01.check_stable_step(A3, 0.01, within=True), TypeError, "within"),
+    ],
+)
+def test_junk_problem_parameters_are_named_errors(call, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        call()
+
+
+def test_threshold_and_stable_step_read_every_form_of_the_matrix(capsys):
+    for A in (A3.numpy(), A3.tolist(), A3.float()):
+        assert ch01.check_step_threshold(A, STAR) and ch01.check_stable_step(A, 0.99 * STAR)
+        assert ch01.check_stable_step(A, 0.9 * STAR, within=np.float32(0.2))
+    singular = torch.diag(torch.tensor([0.0, 4.0], dtype=f64))  # a zero eigenvalue: its slip 2/0 is skipped
+    assert ch01.check_step_threshold(singular, 0.5) and not ch01.check_step_threshold(singular, 0.3)

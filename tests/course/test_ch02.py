@@ -213,3 +213,40 @@ def test_gap_peak_accepts_a_measured_peak_and_the_proved_bound(largest, bound, c
 def test_gap_peak_diagnoses_slips_without_the_answer(largest, bound, diagnosis, capsys):
     ok, out = verdict_of(capsys, ch02.check_gap_peak(1.0, 1.0, 0.01, largest, bound))
     assert not ok and diagnosis in out and not leaks(out, PEAK) and not leaks(out, BOUND), out
+
+
+# -- issue 15: junk problem parameters are named errors; extreme instances give feedback, not OverflowError ---
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: ch02.check_scalar_gap(None, 1.0, 0.1, 2.0, 0.5), TypeError, "mu"),  # audit 78
+        (lambda: ch02.check_scalar_gap("1", 1.0, 0.1, 2.0, 0.5), TypeError, "mu"),
+        (lambda: ch02.check_scalar_gap(0.0, 1.0, 0.1, 2.0, 0.5), ValueError, "mu"),
+        (lambda: ch02.check_scalar_gap(1.0, None, 0.1, 2.0, 0.5), TypeError, "theta0"),
+        (lambda: ch02.check_scalar_gap(1.0, 1.0, float("nan"), 2.0, 0.5), ValueError, "eta"),
+        (lambda: ch02.check_gap_peak(0.0, 1.0, 0.1, 0.01, 0.02), ValueError, "lam"),  # audit 80: ZeroDivisionError
+        (lambda: ch02.check_gap_peak(-1.0, 1.0, 0.1, 0.01, 0.02), ValueError, "lam"),  # audit 81: named t
+        (lambda: ch02.check_gap_peak(None, 1.0, 0.1, 0.01, 0.02), TypeError, "lam"),
+        (lambda: ch02.check_gap_peak(1.0, 1.0, -0.1, 0.01, 0.02), ValueError, "eta"),
+    ],
+)
+def test_junk_problem_parameters_are_named_errors(call, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        call()
+
+
+def test_extreme_instances_give_feedback_instead_of_raising(capsys):
+    # audit 79: at mu*t = 800 the gap (about 1e347) overflows a float, and so did the slips (OverflowError)
+    ok, out = verdict_of(capsys, ch02.check_scalar_gap(1.0, 1.0, 0.1, 800.0, 1e300))
+    assert not ok and "too small" in out
+    # the classic bound's step underflows at t = 400 (a slip, skipped); the theorem's step is an ordinary number
+    step = gt.step_from_bound(2.0, 3.0, 400.0, 0.1)
+    assert verdict_of(capsys, ch02.check_bound_step(2.0, 3.0, 400.0, 0.1, step))[0]
+    assert not verdict_of(capsys, ch02.check_bound_step(2.0, 3.0, 400.0, 0.1, 3 * step))[0]
+
+
+def test_scalar_gap_reads_numpy_and_torch_parameters(capsys):
+    args = (np.float64(1.0), torch.tensor(0.05), np.float32(0.1), 3)
+    assert verdict_of(capsys, ch02.check_scalar_gap(*args, GAP))[0]

@@ -264,3 +264,56 @@ def test_width_products_diagnoses_slips(width_problem, capsys):
         assert not ch04.check_width_products(answer, W_start, Phi)
         out = capsys.readouterr().out
         assert out.startswith("✗") and diagnosis in out, (diagnosis, out)
+
+
+# -- issue 15: integer depths of every kind, junk parameters named, junk products never pass -----------------
+
+
+@pytest.mark.parametrize("depth", [np.int64(4), np.int32(4), torch.tensor(4), 4])
+def test_decay_exponent_reads_numpy_and_torch_integers(depth, capsys):
+    assert ch04.check_decay_exponent(depth, 2.0)  # audit 84: np.int64(4) was told "only at depth N >= 3"
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: ch04.check_decay_exponent("3", 3.0), TypeError, "depth"),
+        (lambda: ch04.check_decay_exponent(3.0, 3.0), TypeError, "depth"),
+        (lambda: ch04.check_decay_exponent(True, 3.0), TypeError, "depth"),
+        (lambda: ch04.check_norm_gaps(right_gaps, None), TypeError, "dims"),  # audit 82
+        (lambda: ch04.check_norm_gaps(right_gaps, ["a", 2]), TypeError, r"dims\[0\]"),  # audit 83
+        (lambda: ch04.check_norm_gaps(right_gaps, "3442"), TypeError, "dims"),
+        (lambda: ch04.check_norm_gaps(right_gaps, [3, 0, 2]), ValueError, r"dims\[1\]"),
+        (lambda: ch04.check_norm_gaps(right_gaps, [2]), ValueError, "dims"),
+    ],
+)
+def test_junk_problem_parameters_are_named_errors(call, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        call()
+
+
+def test_norm_gaps_reads_integer_widths_of_every_kind(capsys):
+    assert ch04.check_norm_gaps(right_gaps, (3, np.int64(4), torch.tensor(4), 2))
+
+
+def test_width_products_never_pass_complex_or_text_matrices(width_problem, capsys):
+    Phi, W_start, _ = width_problem
+    ref = end_to_end_flow(W_start, lambda W: W - Phi, 3, [0.0, 5.0]).y[-1]
+    for junk, message in [
+        (ref.to(torch.complex128) + 1j, "real number"),  # audit 85: the imaginary part was dropped
+        (ref.numpy().astype(str), "should be a number"),  # audit 86: the strings were parsed
+        (ref.bool(), "should be a number"),
+        (ref.reshape(1, -1), "shape"),
+    ]:
+        assert not ch04.check_width_products([junk, ref], W_start, Phi)
+        out = capsys.readouterr().out
+        assert out.startswith("✗") and message in out, out
+    assert ch04.check_width_products([ref.to(torch.complex128), ref.float()], W_start, Phi)  # zero imaginary part
+    for name, args in (
+        ("W_start", (None, Phi)),
+        ("Phi", (W_start, Phi.tolist())),
+        ("W_start", (W_start * np.nan, Phi)),
+    ):
+        with pytest.raises((TypeError, ValueError), match=f"^{name} must"):
+            ch04.check_width_products([ref, ref], *args)

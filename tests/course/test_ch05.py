@@ -293,3 +293,49 @@ def test_horizon_steps_diagnoses_slips(theorem, blind, diagnosis, capsys):
 def test_horizon_steps_answers_junk_with_a_message(theorem, blind, capsys):
     assert not ch05.check_horizon_steps(theorem, blind, CURV, BETA, GAMMA)
     assert capsys.readouterr().out.startswith("✗")
+
+
+# -- issue 15: extreme instances give feedback, junk parameters are named errors, no answer is flattened ------
+
+
+def test_theorem_step_gives_feedback_where_its_slips_overflow(capsys):
+    # I = -710: the largest step 3e-311 is a float, exp(-I) is not (math.exp raised OverflowError)
+    problem = dict(eps=0.1, beta=2.0, gamma=3.0, T=5.0, integral=-710.0)
+    assert not ch05.check_theorem_step(0.001, **problem)
+    assert "too large" in capsys.readouterr().out
+    assert ch05.check_theorem_step(1e-312, **problem)
+
+
+def test_theorem_step_without_a_float_answer_is_a_named_error():
+    # audit 87: at I = -1000 the largest step (about 1e-436) is below the float range: no answer can pass
+    with pytest.raises(ValueError, match="^integral = -1000 leaves no float step"):
+        ch05.check_theorem_step(0.001, 0.1, 2.0, 3.0, 5.0, -1000.0)
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: ch05.check_theorem_step(1e-3, **{**PROBLEM, "integral": None}), TypeError, "integral"),
+        (lambda: ch05.check_theorem_step(1e-3, **{**PROBLEM, "integral": 0.3}), ValueError, "integral"),
+        (lambda: ch05.check_theorem_step(1e-3, **{**PROBLEM, "eps": "0.05"}), TypeError, "eps"),
+        (lambda: ch05.check_theorem_step(1e-3, **{**PROBLEM, "T": 0}), ValueError, "T"),
+        (lambda: ch05.check_origin_curvature([-NORM, 0, 0], None), TypeError, "Phi"),  # audit 90
+        (lambda: ch05.check_origin_curvature([-NORM, 0, 0], PHI.tolist()), TypeError, "Phi"),  # audit 91
+        (lambda: ch05.check_origin_curvature([-NORM, 0, 0], PHI.reshape(1, 1, 3)), ValueError, "Phi"),
+        (lambda: ch05.check_horizon_steps(THEOREM, BLIND, None, BETA, GAMMA), TypeError, "curvature"),  # audit 92
+        (lambda: ch05.check_horizon_steps(THEOREM, BLIND, CURV, None, GAMMA), TypeError, "beta"),
+        (lambda: ch05.check_horizon_steps(THEOREM, BLIND, CURV, BETA, GAMMA, eps=-0.1), ValueError, "eps"),
+    ],
+)
+def test_junk_problem_parameters_are_named_errors(call, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "junk", [[[-NORM, 0.0, 0.0]], np.array([[-NORM], [0.0], [0.0]]), torch.tensor([[-NORM, 0, 0]])]
+)
+def test_origin_curvature_never_flattens_a_wrongly_shaped_answer(junk, capsys):
+    assert not ch05.check_origin_curvature(junk, PHI)  # audit 88, 89: these were flattened and passed
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and "shape" in out and "3 entries" in out, out

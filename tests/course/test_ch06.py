@@ -311,3 +311,42 @@ def test_check_large_steps_diagnoses_slips_without_the_answer(large, capsys):
 def test_check_large_steps_survives_junk(large, junk, capsys):
     obj, theta0, _ = large
     assert not verdict_of(ch06.check_large_steps, junk, capsys, obj, theta0)[0]
+
+
+# -- issue 15: junk problem parameters are named errors -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_runs():
+    quad = gt.as_objective(lambda th: 0.5 * (th**2 * torch.tensor([1.0, 3.0], dtype=torch.float64)).sum())
+    start = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    runs = {1: gt.gradient_descent(quad, start, 0.1, 20), 2: gt.gradient_descent(quad, start, 0.05, 40, record_every=2)}
+    return quad, start, runs, gt.gradient_flow(quad, start, gt.gd_time_grid(0.1, 20))
+
+
+@pytest.mark.parametrize(
+    "args, error, name",
+    [
+        (lambda q, s, runs, flow: (0.01, {}, flow), ValueError, "runs"),  # audit 93: KeyError 1
+        (lambda q, s, runs, flow: (0.01, None, flow), TypeError, "runs"),
+        (lambda q, s, runs, flow: (0.01, {1: runs[1], 2: "run"}, flow), TypeError, "runs"),
+        (lambda q, s, runs, flow: (0.01, runs, None), TypeError, "flow"),  # audit 94: named b
+    ],
+)
+def test_richardson_names_junk_problem_parameters(small_runs, args, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        ch06.check_richardson(*args(*small_runs))
+
+
+def test_richardson_still_accepts_the_right_estimate(small_runs, capsys):
+    _, _, runs, flow = small_runs
+    assert verdict_of(ch06.check_richardson, 2 * float(gt.distance(runs[1], runs[2])[-1]), capsys, runs, flow)[0]
+
+
+def test_large_steps_names_junk_problem_parameters(small_runs):
+    quad, start, _, _ = small_runs
+    with pytest.raises(TypeError, match="objective"):  # audit 95: "cannot create weak reference"
+        ch06.check_large_steps([0.1] * 4, None, start)
+    for junk, error in [(None, TypeError), ([1.0, 1.0], TypeError), (torch.tensor([1.0, float("nan")]), ValueError)]:
+        with pytest.raises(error, match="^theta0 must"):  # audit 96: AttributeError on None
+            ch06.check_large_steps([0.1] * 4, quad, junk)

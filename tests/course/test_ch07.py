@@ -253,3 +253,53 @@ def test_every_checker_answers_junk_without_raising(capsys, value):
     ):
         ok, out = check(capsys, fn, *args)
         assert not ok and out.startswith("✗") and "should be" in out
+
+
+# -- issue 15: junk problem parameters are named errors; extreme instances never raise ------------------------
+
+
+@pytest.mark.parametrize("eta", [0, 0.0, -0.1, None, "1.5", float("nan")])
+def test_edge_sharpness_answers_a_junk_step_with_a_message(capsys, eta):
+    ok, out = check(capsys, ch07.check_edge_sharpness, HOVER, SHARP, eta)  # audit 97: eta = 0 divided by zero
+    assert not ok and out.startswith("✗") and "eta" in out
+
+
+@pytest.mark.parametrize(
+    "fn, args, error, name",
+    [
+        (ch07.check_igr_factor, (None, 0.1, 2.2), TypeError, "lam"),  # audit 98
+        (ch07.check_igr_factor, (float("nan"), 0.1, 2.2), ValueError, "lam"),  # audit 99
+        (ch07.check_igr_factor, ("2", "0.1", 2.2), TypeError, "lam"),  # audit 100: a silent ✓
+        (ch07.check_igr_factor, (2.0, "0.1", 2.2), TypeError, "eta"),
+        (ch07.check_igr_factor, (2.0, 0.0, 2.0), ValueError, "eta"),
+        (ch07.check_bound_ratio, (1.0, "a", 0.1), TypeError, "beta"),  # audit 101
+        (ch07.check_bound_ratio, (1.0, float("inf"), 0.1), ValueError, "beta"),  # audit 102
+        (ch07.check_bound_ratio, (1.0, 2.9, None), TypeError, "eta"),
+        (ch07.check_saxe_threshold, (0, 0.5), ValueError, "strength"),  # audit 103: ZeroDivisionError
+        (ch07.check_saxe_threshold, (None, 0.5), TypeError, "strength"),  # audit 104
+        (ch07.check_saxe_threshold, (True, 0.5), TypeError, "strength"),
+    ],
+)
+def test_junk_problem_parameters_are_named_errors(fn, args, error, name):
+    with pytest.raises(error, match=rf"^{name} must"):
+        fn(*args)
+
+
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (ch07.check_igr_factor, (1e200, 1.0, 2.0)),  # the rate overflows to inf: nothing agrees with it
+        (ch07.check_bound_ratio, (1.0, 1e-200, 1e-200)),  # the ratio underflows to 0: its inverse is skipped
+        (ch07.check_saxe_threshold, (1e-320, 0.5)),  # 1/s overflows
+        (ch07.check_saxe_threshold, (1e200, 0.5)),  # s**2 overflowed (OverflowError)
+    ],
+)
+def test_extreme_instances_give_feedback_instead_of_raising(capsys, fn, args):
+    ok, out = check(capsys, fn, *args)
+    assert not ok and out.startswith("✗")
+
+
+def test_parameters_may_be_numpy_or_torch_scalars(capsys):
+    assert check(capsys, ch07.check_igr_factor, np.float64(2.0), torch.tensor(0.3), RIGHT_RATE)[0]
+    assert check(capsys, ch07.check_bound_ratio, BETA * ETA / 4, torch.tensor(BETA, dtype=torch.float64), ETA)[0]
+    assert check(capsys, ch07.check_saxe_threshold, np.int64(2), 0.5)[0]
