@@ -397,10 +397,7 @@ AUDIT = [  # (audit item, call, exception type, the argument the message must na
 
 @pytest.mark.parametrize(("call", "error", "names"), [c[1:] for c in AUDIT], ids=[f"item{c[0]}" for c in AUDIT])
 def test_audit_bad_input_gets_a_clear_error(call, error, names):
-    start = time.perf_counter()
-    with pytest.raises(error, match=names):
-        call()
-    assert time.perf_counter() - start < 10
+    test_bad_input_gets_a_clear_error_naming_the_argument(call, error, names)
 
 
 def test_audit_loss_gap_is_zero_where_both_losses_are_zero():
