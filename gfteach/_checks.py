@@ -18,7 +18,7 @@ import torch
 
 __all__ = [
     "real", "integer", "choice", "flag", "function", "named_or_callable", "name_of", "vector", "times", "state",
-    "returned", "show", "data", "model_outputs", "allocation", "MAX_ENTRIES",
+    "returned", "show", "data", "model_outputs", "class_indices", "allocation", "MAX_ENTRIES",
 ]  # fmt: skip
 
 #: the most entries a tensor the package makes for you may have (8 GB in float64): a larger request is
@@ -234,6 +234,17 @@ def data(inputs, targets, parameter: torch.Tensor) -> tuple[torch.Tensor, torch.
     return inputs, targets
 
 
+def class_indices(name: str, labels: torch.Tensor, classes: int | None, why: str = "") -> torch.Tensor:
+    """``labels`` (an integer tensor) if every entry is a class index in ``[0, classes)`` (``None``: only
+    ``>= 0``); a ``ValueError`` naming ``name``, with the range found, otherwise."""
+    if len(labels) and (int(labels.min()) < 0 or (classes is not None and int(labels.max()) >= classes)):
+        raise ValueError(
+            f"{name} must be class indices in [0, {classes if classes is not None else 'classes'}){why}, "
+            f"got values from {int(labels.min())} to {int(labels.max())}"
+        )
+    return labels
+
+
 def model_outputs(loss: str | None, outputs: torch.Tensor, targets: torch.Tensor):
     """A model's outputs against its targets for the named losses: ``"mse"`` needs equal shapes (no
     broadcasting), ``"cross_entropy"`` int64 class indices in range or probabilities shaped like the outputs."""
@@ -251,10 +262,6 @@ def model_outputs(loss: str | None, outputs: torch.Tensor, targets: torch.Tensor
                 f"targets for 'cross_entropy' must be int64 class indices of shape {out[:1] + out[2:]} (or class "
                 f"probabilities shaped like the outputs {out}), got {show(targets)}"
             )
-        if len(targets) and (int(targets.min()) < 0 or int(targets.max()) >= classes):
-            raise ValueError(
-                f"targets for 'cross_entropy' must be class indices in [0, {classes}) (the model has {classes} "
-                f"outputs), got values from {int(targets.min())} to {int(targets.max())}"
-            )
+        class_indices("targets for 'cross_entropy'", targets, classes, f" (the model has {classes} outputs)")
     if loss == "cross_entropy" and targets.is_floating_point() and out != tgt:
         raise ValueError(f"targets for 'cross_entropy' given as class probabilities must have shape {out}, got {tgt}")

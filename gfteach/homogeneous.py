@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import allocation, choice, function, integer, real, show, state, vector
+from ._checks import allocation, choice, class_indices, function, integer, real, show, state, vector
 from .bounds import balanced_scalar_bound, hessian_lower_bound
 from .curvature import extreme_eigenvalues
 from .data import digits_subset
@@ -92,13 +92,7 @@ def _labels(y, n: int, classes: int | None) -> torch.Tensor:
         raise TypeError(f"y must be a tensor of integer class indices (int64), one per sample, got {show(y)}")
     if tuple(y.shape) != (n,):
         raise ValueError(f"y must hold one label per sample of X, shape ({n},), got shape {tuple(y.shape)}")
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or (classes is not None and high >= classes):
-        raise ValueError(
-            f"y must hold class indices in [0, {classes if classes is not None else 'classes'}), "
-            f"got values from {low} to {high}"
-        )
-    return y.long()
+    return class_indices("y", y, classes).long()
 
 
 class MLPObjective(FunctionObjective):
