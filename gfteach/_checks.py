@@ -18,7 +18,7 @@ import torch
 
 __all__ = [
     "real", "integer", "choice", "flag", "function", "named_or_callable", "name_of", "vector", "times", "state",
-    "returned", "show", "data", "model_outputs", "class_indices", "allocation", "MAX_ENTRIES",
+    "returned", "show", "data", "model_outputs", "class_indices", "positive_integers", "allocation", "MAX_ENTRIES",
 ]  # fmt: skip
 
 #: the most entries a tensor the package makes for you may have (8 GB in float64): a larger request is
@@ -87,6 +87,17 @@ def integer(name: str, value, *, minimum: int | None = None) -> int:
     if minimum is not None and x < minimum:
         raise ValueError(f"{name} must be {what}, got {x}")
     return x
+
+
+def positive_integers(name: str, values, *, at_least: int = 1) -> list[int]:
+    """``values`` (a list, tuple, range, 1-D array or tensor) as at least ``at_least`` integers >= 1 (layer
+    widths, sizes, depths); an error naming ``name`` (or the entry ``name[i]``) otherwise."""
+    values = values.tolist() if hasattr(values, "tolist") else values
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of at least {at_least} positive integer(s), got {show(values)}")
+    if len(values) < at_least:
+        raise ValueError(f"{name} must list at least {at_least} positive integer(s), got {list(values)!r}")
+    return [integer(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(values)]
 
 
 def choice(name: str, value, options: Sequence[str]) -> str:

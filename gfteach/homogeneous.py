@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._checks import allocation, choice, class_indices, function, integer, real, show, state, vector
+from ._checks import allocation, choice, class_indices, function, integer, positive_integers, real, show, state, vector
 from .bounds import balanced_scalar_bound, hessian_lower_bound
 from .curvature import extreme_eigenvalues
 from .data import digits_subset
@@ -58,16 +58,6 @@ __all__ = [
 ]
 
 _F64 = torch.float64
-
-
-def _ints(name: str, values, *, at_least: int) -> list[int]:
-    """``values`` (a list, tuple, range, 1-D array or tensor) as at least ``at_least`` integers >= 1."""
-    values = values.tolist() if hasattr(values, "tolist") else values
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{name} must be a list of positive integers, got {show(values)}")
-    if len(values) < at_least:
-        raise ValueError(f"{name} must list at least {at_least} positive integer(s), got {list(values)!r}")
-    return [integer(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(values)]
 
 
 def _layer_sizes(dims: list[int]) -> list[int]:
@@ -106,7 +96,7 @@ class MLPObjective(FunctionObjective):
     """
 
     def __init__(self, dims: Sequence[int], activation: str, X: torch.Tensor, y: torch.Tensor):
-        self.dims = _ints("dims", dims, at_least=2)
+        self.dims = positive_integers("dims", dims, at_least=2)
         self.activation = choice("activation", activation, sorted(ACTIVATIONS))
         self.sizes = _layer_sizes(self.dims)
         X = _samples(X)
@@ -129,7 +119,7 @@ def near_zero_point(dims: Sequence[int], scale: float, seed: int = 1) -> torch.T
     r""":math:`\theta_0` with i.i.d. :math:`\mathcal N(0, \text{scale}^2)` weights, drawn by
     :func:`gfteach.nets.near_zero_init_` on ``mlp(dims)`` with a generator seeded with ``seed`` (an integer
     or a ``torch.Generator``; ``None`` is an error, so that results reproduce)."""
-    dims = _ints("dims", dims, at_least=2)
+    dims = positive_integers("dims", dims, at_least=2)
     _layer_sizes(dims)
     net = near_zero_init_(mlp(dims, "linear"), scale, as_generator(seed, "seed"))
     return torch.cat([p.detach().reshape(-1) for p in net.parameters()])
@@ -171,7 +161,7 @@ def same_layer_norms(theta: torch.Tensor, sizes: Sequence[int], generator: torch
     r"""A random point whose layer :math:`j` (the ``sizes[j]`` entries after the previous layers) has the
     Frobenius norm of layer :math:`j` of ``theta``, in a uniformly random direction, drawn from
     ``generator`` (a ``torch.Generator`` or an integer seed; ``None`` is an error, so that results reproduce)."""
-    theta, sizes = state("theta", theta), _ints("sizes", sizes, at_least=1)
+    theta, sizes = state("theta", theta), positive_integers("sizes", sizes, at_least=1)
     generator = as_generator(generator)
     if theta.dim() != 1:
         raise ValueError(f"theta must be a flat 1-D parameter vector, got shape {tuple(theta.shape)}")
@@ -193,7 +183,7 @@ def random_curvature(
             f"sizes is required: obj ({type(obj).__name__}) has no .sizes (an MLPObjective has); pass sizes, "
             "the number of entries of each layer"
         )
-    sizes = _ints("sizes", obj.sizes if sizes is None else sizes, at_least=1)
+    sizes = positive_integers("sizes", obj.sizes if sizes is None else sizes, at_least=1)
     draws, g = integer("draws", draws, minimum=1), as_generator(seed, "seed")
     thetas = state("thetas", thetas)
     if thetas.dim() != 2:
@@ -259,7 +249,7 @@ def _case(kind: str, dims, layers, loss) -> BoundCase:
 def _instances(seed, depths, per_depth) -> tuple[torch.Generator, list[int], int]:
     """The checked arguments of :func:`bound_cases` and :func:`balanced_cases`."""
     g = as_generator(seed, "seed")
-    return g, _ints("depths", depths, at_least=1), integer("per_depth", per_depth, minimum=0)
+    return g, positive_integers("depths", depths, at_least=1), integer("per_depth", per_depth, minimum=0)
 
 
 def _unit(d: int, g: torch.Generator) -> torch.Tensor:

@@ -34,7 +34,7 @@ import numbers
 import torch
 from torch import nn
 
-from ._checks import allocation, choice, flag, integer, real, show
+from ._checks import allocation, choice, flag, integer, positive_integers, real, show
 
 __all__ = [
     "ACTIVATIONS",
@@ -97,11 +97,7 @@ def mlp(widths, activation: str = "relu", bias: bool = False) -> nn.Sequential:
     layers carry PyTorch's default initialization (drawn from the global random state): initialize
     them with :func:`near_zero_init_`, :func:`xavier_init_` or :func:`paper_init_` and a generator.
     """
-    if not isinstance(widths, (list, tuple)):
-        raise TypeError(f"widths must be a list of at least two positive integers, got {show(widths)}")
-    if len(widths) < 2:
-        raise ValueError(f"widths must list at least two positive integers, got {widths!r}")
-    widths = [integer(f"widths[{i}]", w, minimum=1) for i, w in enumerate(widths)]
+    widths = positive_integers("widths", widths, at_least=2)
     _activation(activation)  # validate the name even for a single layer
     bias = flag("bias", bias)
     entries = sum(a * b + (b if bias else 0) for a, b in zip(widths[:-1], widths[1:]))

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .._checks import integer, show, state
+from .._checks import integer, positive_integers, state
 from ..linear import layers_from_theta
 from ..linear_flow import end_to_end_flow, near_target, polar, scalar_flow, start_at_angle
 from .checkers import AnswerError, as_array, as_number, as_vector, checker, verdict
@@ -160,11 +160,7 @@ def _student_values(fn, theta: torch.Tensor, length: int) -> np.ndarray:
 def check_norm_gaps(norm_gaps, dims) -> bool:
     r"""Is ``norm_gaps(theta)`` the vector of traces :math:`\operatorname{tr} D_j` (``N - 1`` numbers)?
     A function of the flat parameter vector; its negative (also conserved) passes too."""
-    if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
-        raise TypeError(f"dims must be the list of layer widths [d0, d1, ..., dN], got {show(dims)}")
-    dims = [integer(f"dims[{i}]", d, minimum=1) for i, d in enumerate(dims)]
-    if len(dims) < 2:
-        raise ValueError(f"dims must list at least two widths [d0, d1, ..., dN] (depth N >= 1), got {dims}")
+    dims = positive_integers("dims", dims, at_least=2)  # the layer widths [d0, d1, ..., dN]
     if not callable(norm_gaps):
         raise AnswerError(f"norm_gaps should be a function of theta, got {type(norm_gaps).__name__}")
     for theta in _random_thetas(dims):
