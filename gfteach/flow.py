@@ -181,13 +181,12 @@ def gradient_descent(
     """
     obj = as_objective(obj)
     step = _check_step(step)
-    steps, every = _recorded(steps, record_every)
     _check_mode(on_divergence)
     flag("progress", progress, allow_none=True)
     if not isinstance(desc, str):
         raise TypeError(f"desc must be a str (the progress bar's label), got {show(desc)}")
     theta = obj.check_vector(theta0, "theta0").clone()
-    _recorded(steps, every, theta.numel(), 1)
+    steps, every = _recorded(steps, record_every, theta.numel(), 1)
     grads_before = obj.n_grad
     ks, thetas, losses = [], [], []
     failure = grad = None
